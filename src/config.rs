@@ -1,0 +1,448 @@
+//! Configuration: defaults, then `hiehub.toml`, then `HIEHUB_*` environment variables, then
+//! command-line flags — each later source overrides the earlier ones, key by key.
+//!
+//! Every key is listed in [`KEYS`] with its documentation; `hiehub serve --print-config` prints
+//! the effective configuration with those comments, and the README's reference table is the same
+//! list. A test checks that every field of [`Config`] is documented.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub dev: bool,
+    pub http_addr: String,
+    pub https_addr: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+    pub tls_client_ca_file: String,
+    pub database_url: String,
+    pub db_pool_size: u32,
+    pub affinity_domain: String,
+    pub syslog_tls_addr: String,
+    pub syslog_udp_addr: String,
+    pub max_body_bytes: u64,
+    pub max_xml_depth: u32,
+    pub max_xml_elements: u32,
+    pub audit_batch_max: u32,
+    pub audit_queue: u32,
+    pub workers: u32,
+    pub log_format: String,
+    pub log_level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./data"),
+            dev: false,
+            http_addr: String::new(),
+            https_addr: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
+            tls_client_ca_file: String::new(),
+            database_url: String::new(),
+            db_pool_size: 16,
+            affinity_domain: "connectathon".into(),
+            syslog_tls_addr: String::new(),
+            syslog_udp_addr: String::new(),
+            max_body_bytes: 64 * 1024 * 1024,
+            max_xml_depth: 128,
+            max_xml_elements: 1_000_000,
+            audit_batch_max: 512,
+            audit_queue: 8192,
+            workers: 0,
+            log_format: "text".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Every configuration key: name, documentation. Environment variable = `HIEHUB_` + upper case.
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "data_dir",
+        "Directory for the embedded PostgreSQL cluster (<data_dir>/pg), development certificates (<data_dir>/certs) and blobs.",
+    ),
+    (
+        "dev",
+        "Development mode: plain HTTP allowed on loopback, development certificates made on first start.",
+    ),
+    (
+        "http_addr",
+        "Plain HTTP listener. Only allowed in dev mode and only on a loopback address. Empty: 127.0.0.1:8080 in dev mode, none otherwise.",
+    ),
+    (
+        "https_addr",
+        "HTTPS listener with mutual TLS (IHE ATNA ITI-19). Required outside dev mode. Empty: none.",
+    ),
+    (
+        "tls_cert_file",
+        "Server certificate chain (PEM). Empty in dev mode: <data_dir>/certs/server.pem.",
+    ),
+    (
+        "tls_key_file",
+        "Server private key (PEM). Empty in dev mode: <data_dir>/certs/server.key.",
+    ),
+    (
+        "tls_client_ca_file",
+        "CA bundle (PEM) that client certificates must chain to. Empty in dev mode: <data_dir>/certs/ca.pem.",
+    ),
+    (
+        "database_url",
+        "PostgreSQL connection (URL or libpq key=value string). Empty: the embedded cluster under <data_dir>/pg.",
+    ),
+    (
+        "db_pool_size",
+        "Database connections in the request pool (blocking work runs on at most this many threads at once).",
+    ),
+    (
+        "affinity_domain",
+        "Affinity domain: a folder under profiles/ (code sets, assigning authorities, consent policies, rule severities).",
+    ),
+    (
+        "syslog_tls_addr",
+        "ATNA syslog over TLS (RFC 5425) listener, e.g. 0.0.0.0:6514. Empty: off.",
+    ),
+    (
+        "syslog_udp_addr",
+        "ATNA syslog over UDP (RFC 5426) listener, e.g. 0.0.0.0:5514. Empty: off.",
+    ),
+    (
+        "max_body_bytes",
+        "Largest HTTP request body accepted (bytes); larger declared or streamed bodies get a SOAP fault.",
+    ),
+    ("max_xml_depth", "Deepest element nesting accepted in XML."),
+    (
+        "max_xml_elements",
+        "Most elements accepted in one XML document.",
+    ),
+    (
+        "audit_batch_max",
+        "Most audit events committed in one group commit.",
+    ),
+    (
+        "audit_queue",
+        "Audit events waiting for commit before new requests wait (backpressure).",
+    ),
+    ("workers", "HTTP worker threads; 0 = one per core."),
+    ("log_format", "Log format: text or json."),
+    (
+        "log_level",
+        "Log filter (tracing EnvFilter syntax, e.g. info or hiehub=debug). RUST_LOG overrides it.",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+/// Where the configuration file is looked for when none is named.
+pub const DEFAULT_FILE: &str = "hiehub.toml";
+
+impl Config {
+    /// Loads defaults ← file ← environment ← `flags` (a table of keys set on the command line).
+    /// `file`: an explicit path (must exist), or None to use `./hiehub.toml` when present.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: toml::Table,
+    ) -> Result<Config, ConfigError> {
+        let defaults = toml::Table::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut merged = defaults.clone();
+
+        let file = match file {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.exists()),
+        };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+            for (k, v) in table {
+                if !defaults.contains_key(&k) {
+                    return Err(ConfigError::File {
+                        path,
+                        message: format!("unknown key '{k}' (see `hiehub serve --print-config`)"),
+                    });
+                }
+                merged.insert(k, v);
+            }
+        }
+
+        for (var, raw) in env {
+            let Some(key) = var.strip_prefix("HIEHUB_") else {
+                continue;
+            };
+            let key = key.to_ascii_lowercase();
+            if key == "config" {
+                continue;
+            }
+            let Some(default) = defaults.get(&key) else {
+                return Err(ConfigError::Env {
+                    var,
+                    message: "not a hiehub configuration key".into(),
+                });
+            };
+            let value = coerce(default, &raw).map_err(|message| ConfigError::Env {
+                var: var.clone(),
+                message,
+            })?;
+            merged.insert(key, value);
+        }
+
+        for (k, v) in flags {
+            merged.insert(k, v);
+        }
+
+        let config: Config = merged
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!(
+                "log_format must be text or json, not '{}'",
+                self.log_format
+            )));
+        }
+        if self.db_pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "db_pool_size must be at least 1".into(),
+            ));
+        }
+        for (key, value) in [
+            ("http_addr", &self.http_addr),
+            ("https_addr", &self.https_addr),
+            ("syslog_tls_addr", &self.syslog_tls_addr),
+            ("syslog_udp_addr", &self.syslog_udp_addr),
+        ] {
+            if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} '{value}' is not an address of the form IP:PORT"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The plain HTTP address to listen on, after the dev-mode default and the loopback rule.
+    pub fn http_listener(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let addr = if self.http_addr.is_empty() {
+            if self.dev {
+                "127.0.0.1:8080"
+            } else {
+                return Ok(None);
+            }
+        } else {
+            self.http_addr.as_str()
+        };
+        let addr: SocketAddr = addr
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("http_addr '{addr}' is not IP:PORT")))?;
+        if !self.dev {
+            return Err(ConfigError::Invalid(
+                "plain HTTP (http_addr) is only allowed in dev mode; use https_addr with client certificates".into(),
+            ));
+        }
+        if !addr.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "plain HTTP may only listen on a loopback address, not {addr}; use https_addr for the network"
+            )));
+        }
+        Ok(Some(addr))
+    }
+
+    pub fn https_listener(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.https_addr.is_empty() {
+            if self.dev {
+                return Ok(None);
+            }
+            return Err(ConfigError::Invalid(
+                "outside dev mode hiehub refuses to start without TLS: set https_addr (and tls_cert_file, tls_key_file, tls_client_ca_file)".into(),
+            ));
+        }
+        self.https_addr.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!("https_addr '{}' is not IP:PORT", self.https_addr))
+        })
+    }
+
+    pub fn certs_dir(&self) -> PathBuf {
+        self.data_dir.join("certs")
+    }
+
+    /// The effective configuration as commented TOML.
+    pub fn to_commented_toml(&self) -> String {
+        let table = toml::Table::try_from(self).unwrap_or_default();
+        let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
+        let mut out = String::from(
+            "# hiehub effective configuration (defaults <- hiehub.toml <- HIEHUB_* <- flags)\n",
+        );
+        for (key, doc) in KEYS {
+            let value = table.get(*key).map(|v| v.to_string()).unwrap_or_default();
+            let default = defaults
+                .get(*key)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "\n# {doc}\n# env: HIEHUB_{}  default: {default}\n{key} = {value}\n",
+                key.to_ascii_uppercase()
+            ));
+        }
+        out
+    }
+}
+
+/// Parses an environment string into the type of the key's default value.
+fn coerce(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
+    match default {
+        toml::Value::String(_) => Ok(toml::Value::String(raw.to_owned())),
+        toml::Value::Boolean(_) => match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "0" | "false" | "no" | "off" | "" => Ok(toml::Value::Boolean(false)),
+            other => Err(format!("'{other}' is not a boolean (true/false)")),
+        },
+        toml::Value::Integer(_) => raw
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| format!("'{raw}' is not an integer")),
+        other => Err(format!("unsupported type {}", other.type_str())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(pairs: &[(&str, toml::Value)]) -> toml::Table {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_key_is_documented_and_only_once() {
+        let table = toml::Table::try_from(Config::default()).unwrap();
+        let documented: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+        for key in table.keys() {
+            assert!(
+                documented.contains(&key.as_str()),
+                "{key} has no documentation"
+            );
+        }
+        assert_eq!(documented.len(), table.len());
+    }
+
+    #[test]
+    fn precedence_is_file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hiehub.toml");
+        std::fs::write(
+            &file,
+            "affinity_domain = \"from-file\"\ndb_pool_size = 3\nworkers = 2\ndev = true\n",
+        )
+        .unwrap();
+        let env = vec![
+            ("HIEHUB_DB_POOL_SIZE".to_string(), "5".to_string()),
+            ("HIEHUB_WORKERS".to_string(), "4".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(
+            Some(&file),
+            env,
+            flags(&[("workers", toml::Value::Integer(6))]),
+        )
+        .unwrap();
+        assert_eq!(c.affinity_domain, "from-file");
+        assert_eq!(c.db_pool_size, 5);
+        assert_eq!(c.workers, 6);
+        assert!(c.dev);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load(
+            None,
+            vec![("HIEHUB_DB_POOL_SIZE".into(), "many".into())],
+            toml::Table::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("HIEHUB_DB_POOL_SIZE"), "{err}");
+        let err = Config::load(
+            None,
+            vec![("HIEHUB_NO_SUCH_KEY".into(), "1".into())],
+            toml::Table::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("HIEHUB_NO_SUCH_KEY"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.toml");
+        std::fs::write(&file, "colour = 1\n").unwrap();
+        let err = Config::load(Some(&file), vec![], toml::Table::new()).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_only_in_dev_and_on_loopback() {
+        let dev = Config {
+            dev: true,
+            ..Config::default()
+        };
+        assert_eq!(
+            dev.http_listener().unwrap(),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        let public = Config {
+            dev: true,
+            http_addr: "0.0.0.0:8080".into(),
+            ..Config::default()
+        };
+        assert!(public.http_listener().is_err());
+        let prod = Config {
+            http_addr: "127.0.0.1:8080".into(),
+            ..Config::default()
+        };
+        assert!(prod.http_listener().is_err());
+        assert!(Config::default().https_listener().is_err());
+    }
+
+    #[test]
+    fn printed_config_parses_back() {
+        let c = Config {
+            dev: true,
+            affinity_domain: "kr".into(),
+            ..Config::default()
+        };
+        let text = c.to_commented_toml();
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back, c);
+    }
+}

@@ -1,0 +1,17 @@
+//! hiehub — a regional health information exchange hub (IHE XDS.b, XDS-I.b, PIX/PDQ, BPPC, ATNA).
+//!
+//! See `ARCHITECTURE.md` for the module map and the invariants.
+
+pub mod audit;
+
+pub mod cli;
+pub mod config;
+pub mod diagnostics;
+pub mod metrics;
+pub mod server;
+pub mod soap;
+pub mod store;
+pub mod tls;
+pub mod transaction;
+pub mod web;
+pub mod xml;

@@ -1,0 +1,206 @@
+//! The `serve` lifecycle: database (embedded or configured), migrations, audit writer, listeners,
+//! application start/stop audit events, clean shutdown on SIGINT/SIGTERM.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, middleware, web};
+
+use crate::audit::{self, AuditEvent, AuditSink, Code, Outcome, SinkConfig, Transport};
+use crate::config::Config;
+use crate::store::{self, Db, cluster};
+use crate::tls::{self, DevPki};
+use crate::web::{self as routes, AppState};
+use crate::xml;
+
+/// Where the database comes from, and whether hiehub must stop it on exit.
+pub struct Database {
+    pub url: String,
+    pub cluster: Option<(cluster::Cluster, bool)>,
+}
+
+/// Resolves `database_url`, starting the embedded cluster when none is configured.
+pub fn open_database(config: &Config) -> anyhow::Result<Database> {
+    if !config.database_url.is_empty() {
+        return Ok(Database {
+            url: config.database_url.clone(),
+            cluster: None,
+        });
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let c = cluster::Cluster::new(&config.data_dir)?;
+    let started = c.start(&cluster::ClusterOptions {
+        fsync: true,
+        extra_settings: Vec::new(),
+    })?;
+    let ours = matches!(started, cluster::Started::Now);
+    c.ensure_database("hiehub")?;
+    tracing::info!(
+        socket_dir = %c.socket_dir().display(),
+        already_running = !ours,
+        "embedded PostgreSQL ready"
+    );
+    Ok(Database {
+        url: c.conninfo("hiehub"),
+        cluster: Some((c, ours)),
+    })
+}
+
+impl Database {
+    /// Stops the embedded cluster if this process started it.
+    pub fn close(self) {
+        if let Some((c, true)) = self.cluster
+            && let Err(e) = c.stop()
+        {
+            tracing::error!(error = %e, "stopping the embedded PostgreSQL cluster failed");
+        }
+    }
+}
+
+fn app_event(code: &str, display: &str, outcome: Outcome) -> AuditEvent {
+    let mut e = AuditEvent::new(
+        audit::event_id::application_activity(),
+        audit::Action::Execute,
+        outcome,
+        Transport::Internal,
+    );
+    e.event_type = Some(Code::dcm(code, display));
+    e
+}
+
+pub fn serve(config: Config) -> anyhow::Result<()> {
+    let http = config.http_listener()?;
+    let https = config.https_listener()?;
+    std::fs::create_dir_all(&config.data_dir)?;
+    if config.dev {
+        let pki = DevPki::new(&config.certs_dir());
+        if !pki.exists() {
+            pki.generate(&["localhost".into(), "127.0.0.1".into(), "::1".into()])?;
+            tracing::info!(dir = %pki.dir.display(), "development CA and certificates made");
+        }
+    }
+
+    let db = open_database(&config)?;
+    let result = run(&config, &db.url, http, https);
+    db.close();
+    result
+}
+
+fn run(
+    config: &Config,
+    url: &str,
+    http: Option<std::net::SocketAddr>,
+    https: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let mut conn = store::connect(url)?;
+    let applied = store::migrate(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    drop(conn);
+
+    let workers = if config.workers == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        config.workers as usize
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let sys = actix_web::rt::System::with_tokio_rt(|| rt);
+    sys.block_on(async move {
+        let sink = AuditSink::start(
+            url.to_owned(),
+            SinkConfig {
+                batch_max: config.audit_batch_max.max(1) as usize,
+                queue: config.audit_queue.max(1) as usize,
+            },
+        );
+        let db = Db::new(url, config.db_pool_size)?;
+        let started = sink
+            .record(app_event("110120", "Application Start", Outcome::Success))
+            .await?;
+        tracing::info!(seq = started.seq, "application start audited");
+
+        let state = web::Data::new(AppState {
+            config: config.clone(),
+            db,
+            sink: sink.clone(),
+            xml_limits: xml::Limits {
+                max_depth: config.max_xml_depth as usize,
+                max_elements: config.max_xml_elements as usize,
+                ..xml::Limits::default()
+            },
+            metrics: crate::metrics::handle(),
+        });
+        let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(middleware::from_fn(crate::web::request_id))
+                .configure(routes::configure)
+        })
+        .on_connect(routes::on_connect)
+        .workers(workers);
+
+        if let Some(addr) = http {
+            server = server.bind(addr)?;
+        }
+        if let Some(addr) = https {
+            let (cert, key, ca) = tls_files(config);
+            let hook_sink = sink.clone();
+            let hook: tls::RejectHook = Arc::new(move |subject, reason| {
+                metrics::counter!("hiehub_tls_handshake_failures_total").increment(1);
+                tracing::warn!(%subject, %reason, "client certificate refused");
+                let mut e = AuditEvent::new(
+                    audit::event_id::security_alert(),
+                    audit::Action::Execute,
+                    Outcome::SeriousFailure,
+                    Transport::Https,
+                );
+                e.event_type = Some(Code::dcm("110126", "Node Authentication"));
+                e.outcome_description =
+                    Some(format!("client certificate '{subject}' refused: {reason}"));
+                if !hook_sink.record_detached(e) {
+                    tracing::error!("audit queue full: TLS failure not audited");
+                }
+            });
+            let acceptor = tls::acceptor(&cert, &key, &ca, hook)?;
+            server = server.bind_openssl(addr, acceptor)?;
+        }
+        let addrs = server.addrs_with_scheme();
+        for (addr, scheme) in &addrs {
+            let scheme = if *scheme == "https" { "https" } else { "http" };
+            // A stable line on stdout: test harnesses and scripts read the bound port from it.
+            println!("hiehub listening on {scheme}://{addr}");
+        }
+        tracing::info!(?addrs, affinity_domain = %config.affinity_domain, "serving");
+        server.run().await?;
+
+        match sink
+            .record(app_event("110121", "Application Stop", Outcome::Success))
+            .await
+        {
+            Ok(r) => tracing::info!(seq = r.seq, "application stop audited"),
+            Err(e) => tracing::error!(error = %e, "application stop not audited"),
+        }
+        anyhow::Ok(())
+    })
+}
+
+fn tls_files(config: &Config) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let pki = DevPki::new(&config.certs_dir());
+    let pick = |set: &str, dev: std::path::PathBuf| {
+        if set.is_empty() {
+            dev
+        } else {
+            std::path::PathBuf::from(set)
+        }
+    };
+    (
+        pick(&config.tls_cert_file, pki.server_cert()),
+        pick(&config.tls_key_file, pki.server_key()),
+        pick(&config.tls_client_ca_file, pki.ca_cert()),
+    )
+}

@@ -1,0 +1,107 @@
+//! The table of every SOAP transaction hiehub answers, and the closed enum dispatched on.
+//!
+//! One row per transaction: request action, response action, endpoints, MTOM, audit event. The web
+//! layer parses `wsa:Action` into a [`Transaction`] and `match`es it with no catch-all arm, so a new
+//! transaction cannot be wired without its audit event. Unknown actions get `wsa:ActionNotSupported`.
+
+use crate::audit::{self, Action, Code};
+
+/// The SOAP endpoints (paths fixed by DESIGN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Repository,
+    Registry,
+    Imaging,
+    Pix,
+    Pdq,
+}
+
+impl Endpoint {
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Repository,
+        Endpoint::Registry,
+        Endpoint::Imaging,
+        Endpoint::Pix,
+        Endpoint::Pdq,
+    ];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Repository => "/xds/repository",
+            Endpoint::Registry => "/xds/registry",
+            Endpoint::Imaging => "/xds/imaging",
+            Endpoint::Pix => "/pix",
+            Endpoint::Pdq => "/pdq",
+        }
+    }
+
+    /// The WSDL in `schemas/` served at `<path>?wsdl`.
+    pub fn wsdl_file(self) -> &'static str {
+        match self {
+            Endpoint::Repository => "XDS.b_DocumentRepository.wsdl",
+            Endpoint::Registry => "XDS.b_DocumentRegistry.wsdl",
+            Endpoint::Imaging => "XDS-I.b_ImagingDocumentSource.wsdl",
+            Endpoint::Pix => "PIXManager.wsdl",
+            Endpoint::Pdq => "PDQSupplier.wsdl",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transaction {
+    /// hiehub diagnostics: the SOAP analogue of DICOM C-ECHO (connectivity, TLS, audit).
+    Echo,
+}
+
+pub struct Row {
+    pub transaction: Transaction,
+    pub action: &'static str,
+    pub response_action: &'static str,
+    pub endpoints: &'static [Endpoint],
+    /// Whether the response is sent as MTOM.
+    pub mtom_response: bool,
+    /// DICOM EventID, EventActionCode, EventTypeCode of the audit event each request writes.
+    pub audit: fn() -> (Code, Action, Code),
+}
+
+pub const TABLE: &[Row] = &[Row {
+    transaction: Transaction::Echo,
+    action: "urn:hiehub:2026:Echo",
+    response_action: "urn:hiehub:2026:EchoResponse",
+    endpoints: &Endpoint::ALL,
+    mtom_response: false,
+    audit: || {
+        (
+            audit::event_id::application_activity(),
+            Action::Execute,
+            Code {
+                code: "Echo".into(),
+                system: "hiehub".into(),
+                display: "SOAP verification (echo)".into(),
+            },
+        )
+    },
+}];
+
+pub fn lookup(endpoint: Endpoint, action: &str) -> Option<&'static Row> {
+    TABLE
+        .iter()
+        .find(|r| r.action == action && r.endpoints.contains(&endpoint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_unique_per_endpoint() {
+        for e in Endpoint::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for r in TABLE.iter().filter(|r| r.endpoints.contains(&e)) {
+                assert!(seen.insert(r.action), "{} twice at {}", r.action, e.path());
+            }
+        }
+        assert!(lookup(Endpoint::Registry, "urn:hiehub:2026:Echo").is_some());
+        assert!(lookup(Endpoint::Registry, "urn:nope").is_none());
+    }
+}
