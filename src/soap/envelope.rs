@@ -29,7 +29,7 @@ pub struct Envelope {
 #[derive(Debug, Clone)]
 pub struct EnvelopeError {
     pub fault: Fault,
-    pub addressing: Addressing,
+    pub addressing: Box<Addressing>,
 }
 
 const ROLE_NEXT: &str = "http://www.w3.org/2003/05/soap-envelope/role/next";
@@ -48,7 +48,7 @@ pub fn parse_envelope(root: Element, http_action: Option<&str>) -> Result<Envelo
     let mut addressing = Addressing::default();
     let err = |fault: Fault, addressing: &Addressing| EnvelopeError {
         fault,
-        addressing: addressing.clone(),
+        addressing: Box::new(addressing.clone()),
     };
     if root.local == "Envelope" && root.namespace() == Some(SOAP11_NS) {
         return Err(err(

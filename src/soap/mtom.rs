@@ -22,7 +22,8 @@
 //!
 //! **Invariants:**
 //! The line break (CRLF or LF) before a delimiter belongs to the delimiter; every other byte of a
-//! part body is returned unchanged.
+//! part body is returned unchanged, unless the part declares base64 or quoted-printable.
+//! (So, with bare LF, a CR that ends a part body is read as the CR of a CRLF delimiter.)
 //! This module knows nothing of XML, HTTP or SOAP faults: every [`MtomError`] is the sender's fault,
 //! and the caller maps it to a SOAP 1.2 `env:Sender` fault using [`MtomError::code`] and its message.
 //! No input makes it panic.

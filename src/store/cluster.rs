@@ -280,9 +280,9 @@ pub enum ClusterError {
     InvalidName { name: String, reason: &'static str },
 
     #[error(
-        "another process has held {} for {}s (initialising, starting or stopping the \
-         cluster); if none is running, the lock is not held and this is a bug",
-        path.display(), waited.as_secs()
+        "another process has held {} for {}s while initialising, starting or stopping the \
+         cluster. Wait for it to finish, or find it with `fuser -v {}` and stop it.",
+        path.display(), waited.as_secs(), path.display()
     )]
     LockTimeout { path: PathBuf, waited: Duration },
 
@@ -468,16 +468,15 @@ impl Cluster {
             .arg(PG_CTL_TIMEOUT.as_secs().to_string())
             .arg("stop");
         let output = run(&mut cmd, &self.bin_dir.join("pg_ctl"))?;
-        if !output.status.success() {
-            if let Postmaster::Live(_) = self.postmaster()? {
-                return Err(ClusterError::StopFailed {
-                    pid,
-                    status: output.status,
-                    output: combined_output(&output),
-                    pgdata: self.pgdata.clone(),
-                    log: self.log_file(),
-                });
-            }
+        // pg_ctl also fails when the server exited on its own meanwhile: that is a stop.
+        if !output.status.success() && matches!(self.postmaster()?, Postmaster::Live(_)) {
+            return Err(ClusterError::StopFailed {
+                pid,
+                status: output.status,
+                output: combined_output(&output),
+                pgdata: self.pgdata.clone(),
+                log: self.log_file(),
+            });
         }
         if self.socket_fallback {
             // Empty once the server is gone; leave it if anything else is inside.
@@ -715,11 +714,11 @@ impl Cluster {
         self.check_reachable()?;
         let started = Instant::now();
         let mut result = self.run_initdb(opts, "C.UTF-8");
-        if let Err(ClusterError::InitdbFailed { log, .. }) = &result {
-            if log.contains("locale") {
-                tracing::warn!(%log, "initdb refused --locale=C.UTF-8; retrying with --locale=C");
-                result = self.run_initdb(opts, "C");
-            }
+        if let Err(ClusterError::InitdbFailed { log, .. }) = &result
+            && log.contains("locale")
+        {
+            tracing::warn!(%log, "initdb refused --locale=C.UTF-8; retrying with --locale=C");
+            result = self.run_initdb(opts, "C");
         }
         result?;
         tracing::info!(
@@ -989,10 +988,9 @@ fn find_bin_dir(search_path: &[PathBuf]) -> Option<PathBuf> {
         if let Some(real) = fs::canonicalize(&initdb)
             .ok()
             .and_then(|p| p.parent().map(Path::to_path_buf))
+            && complete(&real)
         {
-            if complete(&real) {
-                return Some(real);
-            }
+            return Some(real);
         }
         if complete(dir) {
             return Some(dir.clone());
@@ -1726,7 +1724,8 @@ mod tests {
         let initdb = fake.join("initdb");
         fs::write(&initdb, "#!/bin/sh\n").expect("write");
         fs::set_permissions(&initdb, fs::Permissions::from_mode(0o755)).expect("chmod");
-        let err = Cluster::with_search_path(dir.path(), &[fake.clone()]).expect_err("incomplete");
+        let err = Cluster::with_search_path(dir.path(), std::slice::from_ref(&fake))
+            .expect_err("incomplete");
         assert!(
             err.to_string().contains(&fake.display().to_string()),
             "{err}"
@@ -1808,6 +1807,21 @@ mod tests {
             matches!(result, Err(ClusterError::UnsafeSocketDir { .. })),
             "{result:?}"
         );
+
+        // A directory of another user (only root can plant one for the test).
+        if effective_uid() == 0 {
+            fs::create_dir(cluster.socket_dir()).expect("mkdir");
+            std::os::unix::fs::chown(cluster.socket_dir(), Some(65534), Some(65534))
+                .expect("chown nobody");
+            let result = cluster.ensure_fallback_socket_dir();
+            let _ = fs::remove_dir(cluster.socket_dir());
+            match result {
+                Err(ClusterError::UnsafeSocketDir { reason, .. }) => {
+                    assert!(reason.contains("uid 65534"), "{reason}")
+                }
+                other => panic!("expected UnsafeSocketDir, got {other:?}"),
+            }
+        }
     }
 
     #[test]

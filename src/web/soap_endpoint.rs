@@ -172,20 +172,19 @@ async fn process(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let (mut root, http_action, mtom_parts) =
-        read_message(req, payload, state, &content_type).await?;
+    let (root, http_action, mtom_parts) = read_message(req, payload, state, &content_type).await?;
 
-    match &mtom_parts {
-        Some(parts) => {
-            envelope::resolve_xop(&mut root, parts)?;
-        }
-        None => envelope::forbid_xop(&mut root)?,
-    }
-    let env = soap::parse_envelope(root, http_action.as_deref()).map_err(|e| {
-        facts.addressing = e.addressing;
+    let mut env = soap::parse_envelope(root, http_action.as_deref()).map_err(|e| {
+        facts.addressing = *e.addressing;
         Failure::from(e.fault)
     })?;
     facts.addressing = env.addressing.clone();
+    match &mtom_parts {
+        Some(parts) => {
+            envelope::resolve_xop(&mut env.body, parts)?;
+        }
+        None => envelope::forbid_xop(&mut env.body)?,
+    }
     let action = env.addressing.action.clone().unwrap_or_default();
     let Some(row) = transaction::lookup(endpoint, &action) else {
         return Err(Fault::action_not_supported(&action, endpoint.path()).into());

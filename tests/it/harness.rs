@@ -258,8 +258,11 @@ pub fn echo_envelope(message_id: &str, text: &str) -> String {
 
 pub const SOAP_CT: &str = "application/soap+xml; charset=utf-8";
 
-/// Audit rows (event_id, outcome, message_id, requestor, event_type) of a test database.
-pub fn audit_rows(url: &str) -> Vec<(String, i16, Option<String>, Option<String>, Option<String>)> {
+/// One audit row: (event_id, outcome, message_id, requestor, event_type).
+pub type AuditRow = (String, i16, Option<String>, Option<String>, Option<String>);
+
+/// The audit rows of a test database, in commit order.
+pub fn audit_rows(url: &str) -> Vec<AuditRow> {
     use hiehub::store::schema::audit_events::dsl::*;
     let mut conn = connect(url);
     audit_events

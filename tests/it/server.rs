@@ -154,13 +154,11 @@ fn every_answered_request_is_in_the_audit_trail_after_kill_9() {
                     .header("content-type", SOAP_CT)
                     .body(echo_envelope(&id, "x"))
                     .send();
-                match r {
-                    Ok(resp) if resp.status().as_u16() == 200 => {
-                        if resp.text().map(|t| t.contains(&id)).unwrap_or(false) {
-                            answered.lock().unwrap().push(id);
-                        }
-                    }
-                    _ => {}
+                let ok = r.is_ok_and(|resp| {
+                    resp.status().as_u16() == 200 && resp.text().is_ok_and(|t| t.contains(&id))
+                });
+                if ok {
+                    answered.lock().unwrap().push(id);
                 }
             }
         }));
