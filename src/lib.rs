@@ -7,6 +7,8 @@ pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod diagnostics;
+pub mod ebxml;
+pub mod ledger;
 pub mod metrics;
 pub mod server;
 pub mod soap;

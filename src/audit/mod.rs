@@ -9,7 +9,9 @@
 //! its response only after holding a `Receipt`).
 //! Invariant: the writer never drops an event silently: each one gets Ok(seq) or an error back.
 
+pub mod dicom;
 pub mod sink;
+pub mod syslog;
 
 pub use sink::{AuditError, AuditSink, Receipt, SinkConfig};
 

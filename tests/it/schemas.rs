@@ -32,7 +32,8 @@ const SOAP12_WSDL: &str = "http://schemas.xmlsoap.org/wsdl/soap12/";
 const WSAW: &str = "http://www.w3.org/2006/05/addressing/wsdl";
 const WSAM: &str = "http://www.w3.org/2007/05/addressing/metadata";
 const WSP: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy";
-const WSU: &str = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
+const WSU: &str =
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd";
 const WSOMA: &str = "http://schemas.xmlsoap.org/ws/2004/09/policy/optimizedmimeserialization";
 const WSA: &str = "http://www.w3.org/2005/08/addressing";
 const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
@@ -267,8 +268,14 @@ const MATCHING_OFFICIAL: &[(&str, &str)] = &[
     ("rs.xsd", "xds/ebRS/rs.xsd"),
     ("lcm.xsd", "xds/ebRS/lcm.xsd"),
     ("query.xsd", "xds/ebRS/query.xsd"),
-    ("XDS.b_DocumentRepository.xsd", "xds/IHE/XDS.b_DocumentRepository.xsd"),
-    ("XDSI.b_ImagingDocumentSource.xsd", "xds/IHE/XDSI.b_ImagingDocumentSource.xsd"),
+    (
+        "XDS.b_DocumentRepository.xsd",
+        "xds/IHE/XDS.b_DocumentRepository.xsd",
+    ),
+    (
+        "XDSI.b_ImagingDocumentSource.xsd",
+        "xds/IHE/XDSI.b_ImagingDocumentSource.xsd",
+    ),
 ];
 
 /// HL7v3 interactions that are not in the official NE2008 subset of `schemas-official/`
@@ -285,41 +292,54 @@ struct Fixture {
     error_element: Option<&'static str>,
 }
 
+const fn valid(path: &'static str) -> Fixture {
+    Fixture {
+        path,
+        valid: true,
+        error_element: None,
+    }
+}
+
+const fn invalid(path: &'static str, element: &'static str) -> Fixture {
+    Fixture {
+        path,
+        valid: false,
+        error_element: Some(element),
+    }
+}
+
 const FIXTURES: &[Fixture] = &[
-    Fixture { path: "dcm4chee/xds/valid-iti42-register-one-document.xml", valid: true, error_element: None },
-    Fixture { path: "dcm4chee/xds/valid-iti42-create-folder.xml", valid: true, error_element: None },
-    Fixture { path: "nist/xds/valid-iti18-finddocuments.xml", valid: true, error_element: None },
+    valid("dcm4chee/xds/valid-iti42-register-one-document.xml"),
+    valid("dcm4chee/xds/valid-iti42-create-folder.xml"),
+    valid("nist/xds/valid-iti18-finddocuments.xml"),
     // Wrong stored-query parameter syntax: a registry error, not a schema error.
-    Fixture { path: "nist/xds/invalid-iti18-status-not-in-parentheses.xml", valid: true, error_element: None },
-    Fixture {
-        path: "nist/xds/invalid-iti41-element-order.xml",
-        valid: false,
-        error_element: Some("{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}Slot"),
-    },
+    valid("nist/xds/invalid-iti18-status-not-in-parentheses.xml"),
+    invalid(
+        "nist/xds/invalid-iti41-element-order.xml",
+        "{urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0}Slot",
+    ),
     // A whole SOAP envelope: validated after unwrapping the Body.
-    Fixture {
-        path: "nist/xds/invalid-iti43-element-order.xml",
-        valid: false,
-        error_element: Some("{urn:ihe:iti:xds-b:2007}DocumentUniqueId"),
-    },
-    Fixture { path: "nist/xds/template-iti43-retrieve-two-documents/query.xml", valid: true, error_element: None },
-    Fixture { path: "nist/xds/template-iti62-remove-folder/remove.xml", valid: true, error_element: None },
-    Fixture { path: "nist/xds/template-iti62-remove-folder/remove_fd.xml", valid: true, error_element: None },
-    Fixture { path: "nist/xds/template-iti62-remove-folder/remove_all.xml", valid: true, error_element: None },
+    invalid(
+        "nist/xds/invalid-iti43-element-order.xml",
+        "{urn:ihe:iti:xds-b:2007}DocumentUniqueId",
+    ),
+    valid("nist/xds/template-iti43-retrieve-two-documents/query.xml"),
+    valid("nist/xds/template-iti62-remove-folder/remove.xml"),
+    valid("nist/xds/template-iti62-remove-folder/remove_fd.xml"),
+    valid("nist/xds/template-iti62-remove-folder/remove_all.xml"),
     // MIME multipart with the document inline (base64), and an HTTP capture with MTOM/XOP:
     // validated after unpacking the root part and resolving xop:Include.
-    Fixture { path: "nist/xds/valid-iti41-multipart-inline-base64/body.txt", valid: true, error_element: None },
-    Fixture { path: "nist/xds/valid-iti41-http-capture-mtom.txt", valid: true, error_element: None },
-    Fixture { path: "nist/xds-i/rad68-kos-single-image/metadata.xml", valid: true, error_element: None },
-    Fixture { path: "nist/xds-i/rad69-request-single-study.xml", valid: true, error_element: None },
-    Fixture { path: "openxds/xds/template-iti41-transformation-XFRM.xml", valid: true, error_element: None },
-    Fixture { path: "ipf/hl7v3/valid-iti44-add-PRPA_IN201301UV02.xml", valid: true, error_element: None },
-    Fixture { path: "ipf/hl7v3/valid-iti47-query-by-ids.xml", valid: true, error_element: None },
-    Fixture {
-        path: "ipf/hl7v3/invalid-PRPA_IN201301UV02-schema.xml",
-        valid: false,
-        error_element: Some("{urn:hl7-org:v3}idA"),
-    },
+    valid("nist/xds/valid-iti41-multipart-inline-base64/body.txt"),
+    valid("nist/xds/valid-iti41-http-capture-mtom.txt"),
+    valid("nist/xds-i/rad68-kos-single-image/metadata.xml"),
+    valid("nist/xds-i/rad69-request-single-study.xml"),
+    valid("openxds/xds/template-iti41-transformation-XFRM.xml"),
+    valid("ipf/hl7v3/valid-iti44-add-PRPA_IN201301UV02.xml"),
+    valid("ipf/hl7v3/valid-iti47-query-by-ids.xml"),
+    invalid(
+        "ipf/hl7v3/invalid-PRPA_IN201301UV02-schema.xml",
+        "{urn:hl7-org:v3}idA",
+    ),
 ];
 
 /// Valid fixtures whose structural variants are validated by both schema sets.
@@ -367,7 +387,9 @@ fn official(rel: &str) -> PathBuf {
 }
 
 fn official_hl7(interaction: &str) -> PathBuf {
-    official(&format!("hl7v3/HL7V3/NE2008/multicacheschemas/{interaction}.xsd"))
+    official(&format!(
+        "hl7v3/HL7V3/NE2008/multicacheschemas/{interaction}.xsd"
+    ))
 }
 
 fn fixture(rel: &str) -> PathBuf {
@@ -378,7 +400,8 @@ fn interop(script: &str) -> PathBuf {
     repo().join("tests/interop").join(script)
 }
 
-const XMLLINT_HINT: &str = "install the Debian package libxml2-utils (apt-get install -y libxml2-utils)";
+const XMLLINT_HINT: &str =
+    "install the Debian package libxml2-utils (apt-get install -y libxml2-utils)";
 const PYTHON_HINT: &str = "install the Debian package python3";
 
 fn run<I, S>(program: &str, args: I, hint: &str) -> Output
@@ -409,7 +432,10 @@ fn parse_file(path: &Path) -> Element {
 }
 
 fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("hiehub-schemas-").tempdir().expect("temp dir")
+    tempfile::Builder::new()
+        .prefix("hiehub-schemas-")
+        .tempdir()
+        .expect("temp dir")
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -469,17 +495,21 @@ fn validate(schema: &Path, files: &[PathBuf]) -> Vec<Verdict> {
                     if rest.contains("parser error") {
                         panic!("{name} is not well-formed XML:\n{stderr}");
                     }
-                    if first_error.is_none() {
-                        if let Some((lineno, msg)) = rest.split_once(':').and_then(|(n, r)| {
+                    if first_error.is_none()
+                        && let Some((lineno, msg)) = rest.split_once(':').and_then(|(n, r)| {
                             let msg = r.split_once("Schemas validity error : ")?.1;
                             Some((n.trim().parse::<usize>().ok()?, msg.to_string()))
-                        }) {
-                            first_error = Some(SchemaError { line: lineno, message: msg });
-                        }
+                        })
+                    {
+                        first_error = Some(SchemaError {
+                            line: lineno,
+                            message: msg,
+                        });
                     }
                 }
             }
-            let valid = valid.unwrap_or_else(|| panic!("no verdict from xmllint for {name}:\n{stderr}"));
+            let valid =
+                valid.unwrap_or_else(|| panic!("no verdict from xmllint for {name}:\n{stderr}"));
             assert!(
                 valid || first_error.is_some(),
                 "xmllint rejected {name} without a schema error:\n{stderr}"
@@ -519,8 +549,12 @@ fn prepare_body(src: &Path, dst: &Path) {
 
 /// Structural variants of an XML file: (file, description).
 fn mutants(src: &Path, dir: &Path, keep_inside: Option<&str>) -> Vec<(PathBuf, String)> {
-    let mut args: Vec<OsString> =
-        vec![interop("xml_fixture.py").into(), "mutants".into(), src.into(), dir.into()];
+    let mut args: Vec<OsString> = vec![
+        interop("xml_fixture.py").into(),
+        "mutants".into(),
+        src.into(),
+        dir.into(),
+    ];
     if let Some(name) = keep_inside {
         args.push("--keep-inside".into());
         args.push(name.into());
@@ -555,7 +589,9 @@ fn zeep(args: &[OsString]) -> Vec<json::Value> {
     text(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| json::parse(l).unwrap_or_else(|e| panic!("zeep_wsdl.py printed bad JSON ({e}): {l}")))
+        .map(|l| {
+            json::parse(l).unwrap_or_else(|e| panic!("zeep_wsdl.py printed bad JSON ({e}): {l}"))
+        })
         .collect()
 }
 
@@ -569,8 +605,14 @@ fn schemas_for(root: &Element) -> (PathBuf, PathBuf) {
             schema("XDSI.b_ImagingDocumentSource.xsd"),
             official("xds/IHE/XDSI.b_ImagingDocumentSource.xsd"),
         ),
-        HL7 => (schema("hl7v3-iti-interactions.xsd"), official_hl7(&root.local)),
-        other => panic!("no schema for a body in namespace {other:?} ({})", root.local),
+        HL7 => (
+            schema("hl7v3-iti-interactions.xsd"),
+            official_hl7(&root.local),
+        ),
+        other => panic!(
+            "no schema for a body in namespace {other:?} ({})",
+            root.local
+        ),
     }
 }
 
@@ -590,7 +632,11 @@ fn global_elements(files: &[PathBuf]) -> BTreeMap<String, PathBuf> {
 }
 
 fn our_xsds() -> Vec<PathBuf> {
-    SCHEMA_FILES.iter().filter(|f| f.ends_with(".xsd")).map(|f| schema(f)).collect()
+    SCHEMA_FILES
+        .iter()
+        .filter(|f| f.ends_with(".xsd"))
+        .map(|f| schema(f))
+        .collect()
 }
 
 /// The files reachable from `start` through schemaLocation references inside `schemas/`.
@@ -611,10 +657,11 @@ fn import_closure(start: &[String]) -> BTreeSet<String> {
 fn schema_locations(root: &Element) -> Vec<String> {
     let mut out = Vec::new();
     root.walk(&mut |el| {
-        if el.ns == XSD && (el.local == "import" || el.local == "include" || el.local == "redefine") {
-            if let Some(loc) = el.attr("schemaLocation") {
-                out.push(loc.to_string());
-            }
+        if el.ns == XSD
+            && matches!(el.local.as_str(), "import" | "include" | "redefine")
+            && let Some(loc) = el.attr("schemaLocation")
+        {
+            out.push(loc.to_string());
         }
     });
     out
@@ -637,13 +684,22 @@ fn schemas_directory_is_flat_complete_and_documented() {
         present.insert(name);
     }
     let expected: BTreeSet<String> = SCHEMA_FILES.iter().map(|s| s.to_string()).collect();
-    assert_eq!(present, expected, "schemas/ must hold exactly the files listed in SCHEMA_FILES");
+    assert_eq!(
+        present, expected,
+        "schemas/ must hold exactly the files listed in SCHEMA_FILES"
+    );
 
     let readme = read(&schema("README.md"));
     for file in SCHEMA_FILES.iter().filter(|f| **f != "README.md") {
-        assert!(readme.contains(file), "schemas/README.md does not describe {file}");
+        assert!(
+            readme.contains(file),
+            "schemas/README.md does not describe {file}"
+        );
     }
-    assert!(readme.contains("urn:hiehub:2026:Echo"), "schemas/README.md must document the Echo operation");
+    assert!(
+        readme.contains("urn:hiehub:2026:Echo"),
+        "schemas/README.md must document the Echo operation"
+    );
 
     for file in SCHEMA_FILES.iter().filter(|f| **f != "README.md") {
         let src = read(&schema(file));
@@ -652,26 +708,42 @@ fn schemas_directory_is_flat_complete_and_documented() {
         } else {
             "Written for hiehub from the structure of"
         };
-        assert!(src.contains(header), "{file} lacks its header comment ({header:?})");
+        assert!(
+            src.contains(header),
+            "{file} lacks its header comment ({header:?})"
+        );
 
         let root = parse_file(&schema(file));
         let mut imports = Vec::new();
         root.walk(&mut |el| {
             if el.ns == XSD && matches!(el.local.as_str(), "import" | "include" | "redefine") {
-                imports.push((el.attr("namespace").map(str::to_string), el.attr("schemaLocation").map(str::to_string)));
+                imports.push((
+                    el.attr("namespace").map(str::to_string),
+                    el.attr("schemaLocation").map(str::to_string),
+                ));
             }
         });
         for (namespace, location) in imports {
-            let location = location.unwrap_or_else(|| panic!("{file}: an import without schemaLocation"));
+            let location =
+                location.unwrap_or_else(|| panic!("{file}: an import without schemaLocation"));
             assert!(
                 !location.contains('/') && !location.contains('\\') && !location.contains(':'),
                 "{file}: schemaLocation {location:?} must be a bare file name in schemas/"
             );
             let target = schema(&location);
-            assert!(target.is_file(), "{file}: schemaLocation {location:?} names no file in schemas/");
+            assert!(
+                target.is_file(),
+                "{file}: schemaLocation {location:?} names no file in schemas/"
+            );
             if let Some(ns) = namespace {
-                let tns = parse_file(&target).attr("targetNamespace").unwrap_or("").to_string();
-                assert_eq!(tns, ns, "{file}: {location} is imported for namespace {ns} but declares {tns}");
+                let tns = parse_file(&target)
+                    .attr("targetNamespace")
+                    .unwrap_or("")
+                    .to_string();
+                assert_eq!(
+                    tns, ns,
+                    "{file}: {location} is imported for namespace {ns} but declares {tns}"
+                );
             }
         }
     }
@@ -681,8 +753,16 @@ fn schemas_directory_is_flat_complete_and_documented() {
 fn every_file_is_well_formed_xml() {
     for file in SCHEMA_FILES.iter().filter(|f| !f.ends_with(".md")) {
         let path = schema(file);
-        let out = run("xmllint", [OsString::from("--noout"), path.clone().into()], XMLLINT_HINT);
-        assert!(out.status.success(), "{file} is not well-formed:\n{}", text(&out.stderr));
+        let out = run(
+            "xmllint",
+            [OsString::from("--noout"), path.clone().into()],
+            XMLLINT_HINT,
+        );
+        assert!(
+            out.status.success(),
+            "{file} is not well-formed:\n{}",
+            text(&out.stderr)
+        );
         parse_file(&path);
     }
 }
@@ -695,7 +775,12 @@ fn every_xsd_compiles() {
     for file in our_xsds() {
         let out = run(
             "xmllint",
-            [OsString::from("--noout"), "--schema".into(), file.clone().into(), trivial.clone().into()],
+            [
+                OsString::from("--noout"),
+                "--schema".into(),
+                file.clone().into(),
+                trivial.clone().into(),
+            ],
             XMLLINT_HINT,
         );
         let stderr = text(&out.stderr);
@@ -748,9 +833,17 @@ fn ebrs_and_xds_schemas_declare_what_the_official_schemas_declare() {
             problems.push(format!("{ours}: declares {key}, which {theirs} does not"));
         }
     }
-    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     // ebRIM alone has some 70 components: make sure the reader saw them all.
-    assert!(compared >= 180, "only {compared} official components compared");
+    assert!(
+        compared >= 180,
+        "only {compared} official components compared"
+    );
 }
 
 #[test]
@@ -776,7 +869,10 @@ fn hl7v3_interactions_are_official_interactions() {
     .into_iter()
     .map(String::from)
     .collect();
-    assert_eq!(ours, expected, "global elements of hl7v3-iti-interactions.xsd");
+    assert_eq!(
+        ours, expected,
+        "global elements of hl7v3-iti-interactions.xsd"
+    );
     for name in &ours {
         if HL7_NOT_IN_OFFICIAL_SET.contains(&name.as_str()) {
             assert!(
@@ -787,7 +883,7 @@ fn hl7v3_interactions_are_official_interactions() {
         }
         let file = official_hl7(name);
         assert!(file.is_file(), "no official schema {}", file.display());
-        let declared = global_elements(&[file.clone()]);
+        let declared = global_elements(std::slice::from_ref(&file));
         assert!(
             declared.contains_key(&format!("{{{HL7}}}{name}")),
             "{} does not declare {name}",
@@ -796,41 +892,65 @@ fn hl7v3_interactions_are_official_interactions() {
     }
 }
 
+/// A message part: its name and the element it names, `(namespace, local name)`.
+type Part = (String, Option<(String, String)>);
+
 /// The parts of a WSDL that the tests look at.
 struct WsdlModel {
     target_namespace: String,
-    messages: BTreeMap<String, Vec<(String, Option<(String, String)>)>>,
+    messages: BTreeMap<String, Vec<Part>>,
     root: Element,
 }
 
 fn wsdl_model(file: &str) -> WsdlModel {
     let root = parse_file(&schema(file));
-    assert!(root.is(WSDL, "definitions"), "{file}: root is not wsdl:definitions");
+    assert!(
+        root.is(WSDL, "definitions"),
+        "{file}: root is not wsdl:definitions"
+    );
     let target_namespace = root.attr("targetNamespace").unwrap_or("").to_string();
     let mut messages = BTreeMap::new();
     for msg in root.children_named(WSDL, "message") {
         let parts = msg
             .children_named(WSDL, "part")
             .map(|p| {
-                let element = p.attr("element").map(|q| p.qname(q).expect("part element QName"));
+                let element = p
+                    .attr("element")
+                    .map(|q| p.qname(q).expect("part element QName"));
                 (p.attr("name").unwrap_or("").to_string(), element)
             })
             .collect();
         messages.insert(msg.attr("name").unwrap_or("").to_string(), parts);
     }
-    WsdlModel { target_namespace, messages, root }
+    WsdlModel {
+        target_namespace,
+        messages,
+        root,
+    }
 }
 
 impl WsdlModel {
     /// The single body element of a message referenced by QName.
     fn body_element(&self, file: &str, message: &(String, String)) -> (String, String) {
-        assert_eq!(message.0, self.target_namespace, "{file}: message {message:?} is not in the WSDL");
+        assert_eq!(
+            message.0, self.target_namespace,
+            "{file}: message {message:?} is not in the WSDL"
+        );
         let parts = self
             .messages
             .get(&message.1)
             .unwrap_or_else(|| panic!("{file}: no message {}", message.1));
-        assert_eq!(parts.len(), 1, "{file}: message {} must have one part", message.1);
-        assert_eq!(parts[0].0, "body", "{file}: message {} part must be named body", message.1);
+        assert_eq!(
+            parts.len(),
+            1,
+            "{file}: message {} must have one part",
+            message.1
+        );
+        assert_eq!(
+            parts[0].0, "body",
+            "{file}: message {} part must be named body",
+            message.1
+        );
         parts[0]
             .1
             .clone()
@@ -840,7 +960,11 @@ impl WsdlModel {
 
 #[test]
 fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
-    let mut wsdl_files: Vec<&str> = SCHEMA_FILES.iter().copied().filter(|f| f.ends_with(".wsdl")).collect();
+    let mut wsdl_files: Vec<&str> = SCHEMA_FILES
+        .iter()
+        .copied()
+        .filter(|f| f.ends_with(".wsdl"))
+        .collect();
     wsdl_files.sort();
     let mut listed: Vec<&str> = ENDPOINTS.iter().map(|e| e.wsdl).collect();
     listed.sort();
@@ -850,12 +974,19 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
         let file = ep.wsdl;
         let m = wsdl_model(file);
         let root = &m.root;
-        assert_eq!(m.target_namespace, ep.target_namespace, "{file}: targetNamespace");
+        assert_eq!(
+            m.target_namespace, ep.target_namespace,
+            "{file}: targetNamespace"
+        );
 
         // service -> port -> binding -> portType
         let services: Vec<&Element> = root.children_named(WSDL, "service").collect();
         assert_eq!(services.len(), 1, "{file}: one service");
-        assert_eq!(services[0].attr("name"), Some(ep.service), "{file}: service name");
+        assert_eq!(
+            services[0].attr("name"),
+            Some(ep.service),
+            "{file}: service name"
+        );
         let ports: Vec<&Element> = services[0].children_named(WSDL, "port").collect();
         assert_eq!(ports.len(), 1, "{file}: one port");
         assert_eq!(ports[0].attr("name"), Some(ep.port), "{file}: port name");
@@ -869,32 +1000,57 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
             format!("http://localhost:8080{}", ep.path),
             "{file}: placeholder address (the server rewrites it)"
         );
-        let binding_ref = ports[0].qname(ports[0].attr("binding").expect("port binding")).expect("QName");
-        assert_eq!(binding_ref.0, m.target_namespace, "{file}: binding in this WSDL");
+        let binding_ref = ports[0]
+            .qname(ports[0].attr("binding").expect("port binding"))
+            .expect("QName");
+        assert_eq!(
+            binding_ref.0, m.target_namespace,
+            "{file}: binding in this WSDL"
+        );
         let bindings: Vec<&Element> = root.children_named(WSDL, "binding").collect();
         assert_eq!(bindings.len(), 1, "{file}: one binding");
         let binding = bindings[0];
-        assert_eq!(binding.attr("name"), Some(binding_ref.1.as_str()), "{file}: port refers to the binding");
-        let port_type_ref = binding.qname(binding.attr("type").expect("binding type")).expect("QName");
+        assert_eq!(
+            binding.attr("name"),
+            Some(binding_ref.1.as_str()),
+            "{file}: port refers to the binding"
+        );
+        let port_type_ref = binding
+            .qname(binding.attr("type").expect("binding type"))
+            .expect("QName");
         let port_types: Vec<&Element> = root.children_named(WSDL, "portType").collect();
         assert_eq!(port_types.len(), 1, "{file}: one portType");
         let port_type = port_types[0];
-        assert_eq!(port_type_ref.0, m.target_namespace, "{file}: portType in this WSDL");
-        assert_eq!(port_type.attr("name"), Some(port_type_ref.1.as_str()), "{file}: binding refers to the portType");
+        assert_eq!(
+            port_type_ref.0, m.target_namespace,
+            "{file}: portType in this WSDL"
+        );
+        assert_eq!(
+            port_type.attr("name"),
+            Some(port_type_ref.1.as_str()),
+            "{file}: binding refers to the portType"
+        );
 
         // SOAP 1.2, document/literal, WS-Addressing
         let soap_binding = binding
             .children_named(SOAP12_WSDL, "binding")
             .next()
             .unwrap_or_else(|| panic!("{file}: binding is not SOAP 1.2"));
-        assert_eq!(soap_binding.attr("style"), Some("document"), "{file}: document style");
+        assert_eq!(
+            soap_binding.attr("style"),
+            Some("document"),
+            "{file}: document style"
+        );
         assert_eq!(
             soap_binding.attr("transport"),
             Some("http://schemas.xmlsoap.org/soap/http"),
             "{file}: HTTP transport"
         );
         assert!(
-            binding.children_named(WSAW, "UsingAddressing").next().is_some(),
+            binding
+                .children_named(WSAW, "UsingAddressing")
+                .next()
+                .is_some(),
             "{file}: binding must declare wsaw:UsingAddressing"
         );
 
@@ -910,22 +1066,37 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
             }
         });
         if ep.mtom {
-            assert_eq!(policy_refs.len(), 1, "{file}: the binding must reference the MTOM policy");
-            let id = policy_refs[0].strip_prefix('#').expect("local policy reference");
+            assert_eq!(
+                policy_refs.len(),
+                1,
+                "{file}: the binding must reference the MTOM policy"
+            );
+            let id = policy_refs[0]
+                .strip_prefix('#')
+                .expect("local policy reference");
             let policy = root
                 .children_named(WSP, "Policy")
                 .find(|p| p.attr_in(WSU, "Id") == Some(id))
                 .unwrap_or_else(|| panic!("{file}: no wsp:Policy with wsu:Id {id}"));
             assert!(
-                policy.children_named(WSOMA, "OptimizedMimeSerialization").next().is_some(),
+                policy
+                    .children_named(WSOMA, "OptimizedMimeSerialization")
+                    .next()
+                    .is_some(),
                 "{file}: policy {id} must assert wsoma:OptimizedMimeSerialization"
             );
         } else {
-            assert!(policy_refs.is_empty() && mtom_assertions == 0, "{file}: this endpoint is not MTOM");
+            assert!(
+                policy_refs.is_empty() && mtom_assertions == 0,
+                "{file}: this endpoint is not MTOM"
+            );
         }
 
         // portType operations
-        let names: BTreeSet<&str> = port_type.children_named(WSDL, "operation").map(|o| o.attr("name").unwrap_or("")).collect();
+        let names: BTreeSet<&str> = port_type
+            .children_named(WSDL, "operation")
+            .map(|o| o.attr("name").unwrap_or(""))
+            .collect();
         let expected_names: BTreeSet<&str> = ep.operations.iter().map(|o| o.name).collect();
         assert_eq!(names, expected_names, "{file}: portType operations");
         for op in ep.operations {
@@ -933,14 +1104,29 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
                 .children_named(WSDL, "operation")
                 .find(|o| o.attr("name") == Some(op.name))
                 .expect("operation present");
-            for (dir, action, element) in [("input", op.input_action, op.input), ("output", op.output_action, op.output)] {
+            for (dir, action, element) in [
+                ("input", op.input_action, op.input),
+                ("output", op.output_action, op.output),
+            ] {
                 let msg = el
                     .children_named(WSDL, dir)
                     .next()
                     .unwrap_or_else(|| panic!("{file}: {} has no {dir}", op.name));
-                assert_eq!(msg.attr_in(WSAW, "Action"), Some(action), "{file}: {} {dir} wsaw:Action", op.name);
-                assert_eq!(msg.attr_in(WSAM, "Action"), Some(action), "{file}: {} {dir} wsam:Action", op.name);
-                let message = msg.qname(msg.attr("message").expect("message")).expect("QName");
+                assert_eq!(
+                    msg.attr_in(WSAW, "Action"),
+                    Some(action),
+                    "{file}: {} {dir} wsaw:Action",
+                    op.name
+                );
+                assert_eq!(
+                    msg.attr_in(WSAM, "Action"),
+                    Some(action),
+                    "{file}: {} {dir} wsam:Action",
+                    op.name
+                );
+                let message = msg
+                    .qname(msg.attr("message").expect("message"))
+                    .expect("QName");
                 let body = m.body_element(file, &message);
                 assert_eq!(
                     (body.0.as_str(), body.1.as_str()),
@@ -957,7 +1143,10 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
         }
 
         // binding operations
-        let bound: BTreeSet<&str> = binding.children_named(WSDL, "operation").map(|o| o.attr("name").unwrap_or("")).collect();
+        let bound: BTreeSet<&str> = binding
+            .children_named(WSDL, "operation")
+            .map(|o| o.attr("name").unwrap_or(""))
+            .collect();
         assert_eq!(bound, expected_names, "{file}: binding operations");
         for op in ep.operations {
             let el = binding
@@ -968,21 +1157,34 @@ fn every_wsdl_has_the_listed_operations_actions_and_bindings() {
                 .children_named(SOAP12_WSDL, "operation")
                 .next()
                 .unwrap_or_else(|| panic!("{file}: {} has no soap12:operation", op.name));
-            assert_eq!(soap_op.attr("soapAction"), Some(op.input_action), "{file}: {} soapAction", op.name);
+            assert_eq!(
+                soap_op.attr("soapAction"),
+                Some(op.input_action),
+                "{file}: {} soapAction",
+                op.name
+            );
             for dir in ["input", "output"] {
                 let use_ = el
                     .children_named(WSDL, dir)
                     .next()
                     .and_then(|d| d.children_named(SOAP12_WSDL, "body").next())
                     .and_then(|b| b.attr("use"));
-                assert_eq!(use_, Some("literal"), "{file}: {} {dir} soap12:body use", op.name);
+                assert_eq!(
+                    use_,
+                    Some("literal"),
+                    "{file}: {} {dir} soap12:body use",
+                    op.name
+                );
             }
         }
     }
 
     // RAD-68 has no operation of its own: the ITI-41 operation documents it.
     let repo_wsdl = read(&schema("XDS.b_DocumentRepository.wsdl"));
-    assert!(repo_wsdl.contains("RAD-68"), "the repository WSDL must document RAD-68");
+    assert!(
+        repo_wsdl.contains("RAD-68"),
+        "the repository WSDL must document RAD-68"
+    );
 }
 
 #[test]
@@ -1020,12 +1222,21 @@ fn every_wsdl_message_part_is_declared_in_ours_and_in_the_official_schemas() {
 
         for (name, parts) in &m.messages {
             for (_, element) in parts {
-                let (ns, local) = element.clone().unwrap_or_else(|| panic!("{}: message {name} has no element", ep.wsdl));
+                let (ns, local) = element
+                    .clone()
+                    .unwrap_or_else(|| panic!("{}: message {name} has no element", ep.wsdl));
                 let key = format!("{{{ns}}}{local}");
-                let file = ours
-                    .get(&key)
-                    .unwrap_or_else(|| panic!("{}: message {name}: {key} is declared in none of our schemas", ep.wsdl));
-                let file_name = file.file_name().expect("file name").to_string_lossy().into_owned();
+                let file = ours.get(&key).unwrap_or_else(|| {
+                    panic!(
+                        "{}: message {name}: {key} is declared in none of our schemas",
+                        ep.wsdl
+                    )
+                });
+                let file_name = file
+                    .file_name()
+                    .expect("file name")
+                    .to_string_lossy()
+                    .into_owned();
                 assert!(
                     reachable.contains(&file_name),
                     "{}: message {name}: {key} is declared in {file_name}, which the WSDL does not import",
@@ -1034,11 +1245,18 @@ fn every_wsdl_message_part_is_declared_in_ours_and_in_the_official_schemas() {
                 match ns.as_str() {
                     DIAG => {} // hiehub's own Echo; no official counterpart
                     HL7 if HL7_NOT_IN_OFFICIAL_SET.contains(&local.as_str()) => {
-                        assert!(!official_hl7(&local).exists(), "{local} is now in schemas-official");
+                        assert!(
+                            !official_hl7(&local).exists(),
+                            "{local} is now in schemas-official"
+                        );
                     }
                     HL7 => {
                         let file = official_hl7(&local);
-                        assert!(file.is_file(), "{}: no official schema for {local}", ep.wsdl);
+                        assert!(
+                            file.is_file(),
+                            "{}: no official schema for {local}",
+                            ep.wsdl
+                        );
                         assert!(
                             global_elements(&[file]).contains_key(&key),
                             "{}: {key} is not declared by its official schema",
@@ -1071,10 +1289,20 @@ fn fixtures_get_the_expected_verdict_from_ours_and_from_the_official_schemas() {
         let b = validate_one(&theirs, &body);
         let expected = if f.valid { "valid" } else { "invalid" };
         if a.valid != f.valid {
-            problems.push(format!("{}: ours says {}, expected {expected}: {:?}", f.path, verdict_word(&a), a.first_error));
+            problems.push(format!(
+                "{}: ours says {}, expected {expected}: {:?}",
+                f.path,
+                verdict_word(&a),
+                a.first_error
+            ));
         }
         if b.valid != f.valid {
-            problems.push(format!("{}: official says {}, expected {expected}: {:?}", f.path, verdict_word(&b), b.first_error));
+            problems.push(format!(
+                "{}: official says {}, expected {expected}: {:?}",
+                f.path,
+                verdict_word(&b),
+                b.first_error
+            ));
         }
         if let Some(element) = f.error_element {
             let needle = format!("Element '{element}'");
@@ -1084,10 +1312,13 @@ fn fixtures_get_the_expected_verdict_from_ours_and_from_the_official_schemas() {
                     other => problems.push(format!("{}: {who}: first error should name {element} as out of place, got {other:?}", f.path)),
                 }
             }
-            if let (Some(x), Some(y)) = (&a.first_error, &b.first_error) {
-                if (x.line, x.head()) != (y.line, y.head()) {
-                    problems.push(format!("{}: first errors differ\n    ours:     {x:?}\n    official: {y:?}", f.path));
-                }
+            if let (Some(x), Some(y)) = (&a.first_error, &b.first_error)
+                && (x.line, x.head()) != (y.line, y.head())
+            {
+                problems.push(format!(
+                    "{}: first errors differ\n    ours:     {x:?}\n    official: {y:?}",
+                    f.path
+                ));
             }
         }
     }
@@ -1108,11 +1339,22 @@ fn structural_variants_of_fixtures_get_the_same_verdict_from_ours_and_from_the_o
         prepare_body(&fixture(rel), &body);
         let root = parse_file(&body);
         let (ours, theirs) = schemas_for(&root);
-        assert!(validate_one(&theirs, &body).valid, "{rel} is not valid to start with");
+        assert!(
+            validate_one(&theirs, &body).valid,
+            "{rel} is not valid to start with"
+        );
         // hiehub's HL7v3 schema leaves the payload to the codec: vary the wrapper only.
         let keep_inside = (root.ns == HL7).then_some("controlActProcess");
-        let variants = mutants(&body, &dir.path().join(format!("variants{i:02}")), keep_inside);
-        assert!(variants.len() >= 10, "{rel}: only {} variants", variants.len());
+        let variants = mutants(
+            &body,
+            &dir.path().join(format!("variants{i:02}")),
+            keep_inside,
+        );
+        assert!(
+            variants.len() >= 10,
+            "{rel}: only {} variants",
+            variants.len()
+        );
         let files: Vec<PathBuf> = variants.iter().map(|v| v.0.clone()).collect();
         let a = validate(&ours, &files);
         let b = validate(&theirs, &files);
@@ -1146,8 +1388,15 @@ fn structural_variants_of_fixtures_get_the_same_verdict_from_ours_and_from_the_o
         problems.join("\n")
     );
     // The comparison has teeth only if the variants include both outcomes in numbers.
-    assert!(invalid * 4 >= total, "only {invalid} of {total} variants are invalid");
-    assert!((total - invalid) * 10 >= total, "only {} of {total} variants are valid", total - invalid);
+    assert!(
+        invalid * 4 >= total,
+        "only {invalid} of {total} variants are invalid"
+    );
+    assert!(
+        (total - invalid) * 10 >= total,
+        "only {} of {total} variants are valid",
+        total - invalid
+    );
 }
 
 #[test]
@@ -1155,13 +1404,34 @@ fn echo_messages_validate() {
     let dir = tempdir();
     let xsd = schema("hiehub-diagnostics.xsd");
     let cases: &[(&str, bool)] = &[
-        (r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text>ping</Text></EchoRequest>"#, true),
-        (r#"<d:EchoRequest xmlns:d="urn:hiehub:diagnostics:2026"/>"#, true),
-        (r#"<EchoResponse xmlns="urn:hiehub:diagnostics:2026"><Text>ping</Text></EchoResponse>"#, true),
-        (r#"<EchoResponse xmlns="urn:hiehub:diagnostics:2026"></EchoResponse>"#, true),
-        (r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text>a</Text><Text>b</Text></EchoRequest>"#, false),
-        (r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Other/></EchoRequest>"#, false),
-        (r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text><b>x</b></Text></EchoRequest>"#, false),
+        (
+            r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text>ping</Text></EchoRequest>"#,
+            true,
+        ),
+        (
+            r#"<d:EchoRequest xmlns:d="urn:hiehub:diagnostics:2026"/>"#,
+            true,
+        ),
+        (
+            r#"<EchoResponse xmlns="urn:hiehub:diagnostics:2026"><Text>ping</Text></EchoResponse>"#,
+            true,
+        ),
+        (
+            r#"<EchoResponse xmlns="urn:hiehub:diagnostics:2026"></EchoResponse>"#,
+            true,
+        ),
+        (
+            r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text>a</Text><Text>b</Text></EchoRequest>"#,
+            false,
+        ),
+        (
+            r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Other/></EchoRequest>"#,
+            false,
+        ),
+        (
+            r#"<EchoRequest xmlns="urn:hiehub:diagnostics:2026"><Text><b>x</b></Text></EchoRequest>"#,
+            false,
+        ),
         (r#"<EchoRequest><Text>ping</Text></EchoRequest>"#, false),
         (r#"<Echo xmlns="urn:hiehub:diagnostics:2026"/>"#, false),
     ];
@@ -1181,27 +1451,74 @@ fn echo_messages_validate() {
 
 #[test]
 fn zeep_loads_every_wsdl_and_sees_the_listed_operations() {
-    let args: Vec<OsString> = ENDPOINTS.iter().map(|e| schema(e.wsdl).into_os_string()).collect();
+    let args: Vec<OsString> = ENDPOINTS
+        .iter()
+        .map(|e| schema(e.wsdl).into_os_string())
+        .collect();
     let rows = zeep(&args);
     for ep in ENDPOINTS {
         let wsdl = schema(ep.wsdl).to_string_lossy().into_owned();
-        let mine: Vec<&json::Value> = rows.iter().filter(|r| r.str("wsdl") == Some(wsdl.as_str())).collect();
-        assert_eq!(mine.len(), ep.operations.len(), "{}: zeep sees {} operations", ep.wsdl, mine.len());
+        let mine: Vec<&json::Value> = rows
+            .iter()
+            .filter(|r| r.str("wsdl") == Some(wsdl.as_str()))
+            .collect();
+        assert_eq!(
+            mine.len(),
+            ep.operations.len(),
+            "{}: zeep sees {} operations",
+            ep.wsdl,
+            mine.len()
+        );
         for op in ep.operations {
             let row = mine
                 .iter()
                 .find(|r| r.str("operation") == Some(op.name))
                 .unwrap_or_else(|| panic!("{}: zeep does not see operation {}", ep.wsdl, op.name));
-            assert_eq!(row.str("service"), Some(ep.service), "{}: {}", ep.wsdl, op.name);
+            assert_eq!(
+                row.str("service"),
+                Some(ep.service),
+                "{}: {}",
+                ep.wsdl,
+                op.name
+            );
             assert_eq!(row.str("port"), Some(ep.port), "{}: {}", ep.wsdl, op.name);
-            assert_eq!(row.str("input_action"), Some(op.input_action), "{}: {} input action", ep.wsdl, op.name);
-            assert_eq!(row.str("soap_action"), Some(op.input_action), "{}: {} soapAction", ep.wsdl, op.name);
+            assert_eq!(
+                row.str("input_action"),
+                Some(op.input_action),
+                "{}: {} input action",
+                ep.wsdl,
+                op.name
+            );
+            assert_eq!(
+                row.str("soap_action"),
+                Some(op.input_action),
+                "{}: {} soapAction",
+                ep.wsdl,
+                op.name
+            );
             let input = format!("{{{}}}{}", op.input.0, op.input.1);
             let output = format!("{{{}}}{}", op.output.0, op.output.1);
-            assert_eq!(row.str("input_element"), Some(input.as_str()), "{}: {} input", ep.wsdl, op.name);
-            assert_eq!(row.str("output_element"), Some(output.as_str()), "{}: {} output", ep.wsdl, op.name);
+            assert_eq!(
+                row.str("input_element"),
+                Some(input.as_str()),
+                "{}: {} input",
+                ep.wsdl,
+                op.name
+            );
+            assert_eq!(
+                row.str("output_element"),
+                Some(output.as_str()),
+                "{}: {} output",
+                ep.wsdl,
+                op.name
+            );
             let address = format!("http://localhost:8080{}", ep.path);
-            assert_eq!(row.str("address"), Some(address.as_str()), "{}: address", ep.wsdl);
+            assert_eq!(
+                row.str("address"),
+                Some(address.as_str()),
+                "{}: address",
+                ep.wsdl
+            );
         }
     }
 }
@@ -1216,7 +1533,11 @@ fn zeep_echo_request_is_valid_soap12_with_ws_addressing() {
     // The official SOAP 1.2 envelope schema imports "xml.xsd" from its own folder, which
     // schemas-official/soap/ lacks: validate with a copy beside the official xml.xsd.
     let soap_envelope_schema = dir.path().join("soap-1.2-envelope.xsd");
-    fs::copy(official("soap/soap-1.2-envelope.xsd"), &soap_envelope_schema).expect("copy");
+    fs::copy(
+        official("soap/soap-1.2-envelope.xsd"),
+        &soap_envelope_schema,
+    )
+    .expect("copy");
     fs::copy(official("xds/xml.xsd"), dir.path().join("xml.xsd")).expect("copy");
     for (i, ep) in ENDPOINTS.iter().enumerate() {
         let wsdl = schema(ep.wsdl).to_string_lossy().into_owned();
@@ -1229,22 +1550,54 @@ fn zeep_echo_request_is_valid_soap12_with_ws_addressing() {
         fs::write(&envelope, envelope_xml).expect("write");
 
         let soap = validate_one(&soap_envelope_schema, &envelope);
-        assert!(soap.valid, "{}: zeep's Echo envelope is not SOAP 1.2: {:?}", ep.wsdl, soap.first_error);
+        assert!(
+            soap.valid,
+            "{}: zeep's Echo envelope is not SOAP 1.2: {:?}",
+            ep.wsdl, soap.first_error
+        );
         let body = dir.path().join(format!("echo-body{i}.xml"));
         prepare_body(&envelope, &body);
         let v = validate_one(&schema("hiehub-diagnostics.xsd"), &body);
-        assert!(v.valid, "{}: zeep's EchoRequest does not validate: {:?}", ep.wsdl, v.first_error);
+        assert!(
+            v.valid,
+            "{}: zeep's EchoRequest does not validate: {:?}",
+            ep.wsdl, v.first_error
+        );
 
         let root = xml::parse(envelope_xml).expect("envelope XML");
-        assert!(root.is(SOAP12_ENV, "Envelope"), "{}: not a SOAP 1.2 envelope", ep.wsdl);
-        let header = root.children_named(SOAP12_ENV, "Header").next().expect("SOAP Header");
+        assert!(
+            root.is(SOAP12_ENV, "Envelope"),
+            "{}: not a SOAP 1.2 envelope",
+            ep.wsdl
+        );
+        let header = root
+            .children_named(SOAP12_ENV, "Header")
+            .next()
+            .expect("SOAP Header");
         let header_text = |local: &str| -> Vec<String> {
-            header.children_named(WSA, local).map(|e| e.text.trim().to_string()).collect()
+            header
+                .children_named(WSA, local)
+                .map(|e| e.text.trim().to_string())
+                .collect()
         };
-        assert_eq!(header_text("Action"), vec!["urn:hiehub:2026:Echo".to_string()], "{}: wsa:Action", ep.wsdl);
-        assert_eq!(header_text("To"), vec![format!("http://localhost:8080{}", ep.path)], "{}: wsa:To", ep.wsdl);
+        assert_eq!(
+            header_text("Action"),
+            vec!["urn:hiehub:2026:Echo".to_string()],
+            "{}: wsa:Action",
+            ep.wsdl
+        );
+        assert_eq!(
+            header_text("To"),
+            vec![format!("http://localhost:8080{}", ep.path)],
+            "{}: wsa:To",
+            ep.wsdl
+        );
         let ids = header_text("MessageID");
-        assert!(ids.len() == 1 && ids[0].starts_with("urn:uuid:"), "{}: wsa:MessageID {ids:?}", ep.wsdl);
+        assert!(
+            ids.len() == 1 && ids[0].starts_with("urn:uuid:"),
+            "{}: wsa:MessageID {ids:?}",
+            ep.wsdl
+        );
     }
 }
 
@@ -1288,7 +1641,10 @@ mod xml {
         }
 
         pub fn attr_in(&self, ns: &str, local: &str) -> Option<&str> {
-            self.attrs.iter().find(|a| a.ns == ns && a.local == local).map(|a| a.value.as_str())
+            self.attrs
+                .iter()
+                .find(|a| a.ns == ns && a.local == local)
+                .map(|a| a.value.as_str())
         }
 
         /// Resolve a QName-valued attribute (an unprefixed name takes the default namespace).
@@ -1301,11 +1657,18 @@ mod xml {
             match self.scope.get(prefix) {
                 Some(ns) => Ok((ns.clone(), local.to_string())),
                 None if prefix.is_empty() => Ok((String::new(), local.to_string())),
-                None => Err(format!("line {}: undeclared prefix in {value:?}", self.line)),
+                None => Err(format!(
+                    "line {}: undeclared prefix in {value:?}",
+                    self.line
+                )),
             }
         }
 
-        pub fn children_named<'a>(&'a self, ns: &'a str, local: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        pub fn children_named<'a>(
+            &'a self,
+            ns: &'a str,
+            local: &'a str,
+        ) -> impl Iterator<Item = &'a Element> + 'a {
             self.children.iter().filter(move |c| c.is(ns, local))
         }
 
@@ -1330,7 +1693,10 @@ mod xml {
         let mut stack: Vec<Open> = Vec::new();
         let mut root: Option<Element> = None;
         let find = |from: usize, pat: &str| -> Result<usize, String> {
-            src[from..].find(pat).map(|p| from + p).ok_or_else(|| format!("unterminated markup, missing {pat:?}"))
+            src[from..]
+                .find(pat)
+                .map(|p| from + p)
+                .ok_or_else(|| format!("unterminated markup, missing {pat:?}"))
         };
         while i < b.len() {
             if b[i] == b'<' {
@@ -1351,7 +1717,9 @@ mod xml {
                 } else if src[i..].starts_with("</") {
                     end = find(i, ">")? + 1;
                     let name = src[i + 2..end - 1].trim();
-                    let open = stack.pop().ok_or_else(|| format!("line {line}: stray </{name}>"))?;
+                    let open = stack
+                        .pop()
+                        .ok_or_else(|| format!("line {line}: stray </{name}>"))?;
                     if open.raw != name {
                         return Err(format!("line {line}: </{name}> closes <{}>", open.raw));
                     }
@@ -1360,11 +1728,12 @@ mod xml {
                     end = tag_end(src, i)?;
                     let self_closing = b[end - 2] == b'/';
                     let inner = &src[i + 1..end - if self_closing { 2 } else { 1 }];
-                    let parent_scope = stack.last().map(|o| o.el.scope.clone()).unwrap_or_else(|| {
-                        let mut s = BTreeMap::new();
-                        s.insert("xml".to_string(), XML_NS.to_string());
-                        s
-                    });
+                    let parent_scope =
+                        stack.last().map(|o| o.el.scope.clone()).unwrap_or_else(|| {
+                            let mut s = BTreeMap::new();
+                            s.insert("xml".to_string(), XML_NS.to_string());
+                            s
+                        });
                     let open = start_tag(inner, parent_scope, start_line)?;
                     if self_closing {
                         close(open.el, &mut stack, &mut root)?;
@@ -1392,7 +1761,7 @@ mod xml {
         root.ok_or_else(|| "no root element".to_string())
     }
 
-    fn close(el: Element, stack: &mut Vec<Open>, root: &mut Option<Element>) -> Result<(), String> {
+    fn close(el: Element, stack: &mut [Open], root: &mut Option<Element>) -> Result<(), String> {
         match stack.last_mut() {
             Some(parent) => parent.el.children.push(el),
             None if root.is_none() => *root = Some(el),
@@ -1415,9 +1784,15 @@ mod xml {
         Err("unterminated tag".to_string())
     }
 
-    fn start_tag(inner: &str, mut scope: BTreeMap<String, String>, line: usize) -> Result<Open, String> {
+    fn start_tag(
+        inner: &str,
+        mut scope: BTreeMap<String, String>,
+        line: usize,
+    ) -> Result<Open, String> {
         let inner = inner.trim();
-        let name_end = inner.find(|c: char| c.is_whitespace()).unwrap_or(inner.len());
+        let name_end = inner
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(inner.len());
         let raw = inner[..name_end].to_string();
         let mut rest = &inner[name_end..];
         let mut raw_attrs = Vec::new();
@@ -1426,14 +1801,21 @@ mod xml {
             if rest.is_empty() {
                 break;
             }
-            let eq = rest.find('=').ok_or_else(|| format!("line {line}: attribute without value in <{raw}>"))?;
+            let eq = rest
+                .find('=')
+                .ok_or_else(|| format!("line {line}: attribute without value in <{raw}>"))?;
             let name = rest[..eq].trim().to_string();
             let after = rest[eq + 1..].trim_start();
-            let q = after.chars().next().ok_or_else(|| format!("line {line}: bad attribute {name}"))?;
+            let q = after
+                .chars()
+                .next()
+                .ok_or_else(|| format!("line {line}: bad attribute {name}"))?;
             if q != '"' && q != '\'' {
                 return Err(format!("line {line}: unquoted attribute {name}"));
             }
-            let close = after[1..].find(q).ok_or_else(|| format!("line {line}: unterminated attribute {name}"))?;
+            let close = after[1..]
+                .find(q)
+                .ok_or_else(|| format!("line {line}: unterminated attribute {name}"))?;
             let value = unescape(&after[1..1 + close])?.replace(['\t', '\n', '\r'], " ");
             raw_attrs.push((name, value));
             rest = &after[close + 2..];
@@ -1452,7 +1834,10 @@ mod xml {
                     .map(|ns| (ns.clone(), l.to_string()))
                     .ok_or_else(|| format!("line {line}: undeclared prefix {p:?}")),
                 None if is_attr => Ok((String::new(), qname.to_string())),
-                None => Ok((scope.get("").cloned().unwrap_or_default(), qname.to_string())),
+                None => Ok((
+                    scope.get("").cloned().unwrap_or_default(),
+                    qname.to_string(),
+                )),
             }
         };
         let (ns, local) = resolve(&raw, false)?;
@@ -1462,11 +1847,23 @@ mod xml {
                 continue;
             }
             let (ans, alocal) = resolve(&name, true)?;
-            attrs.push(Attr { ns: ans, local: alocal, value });
+            attrs.push(Attr {
+                ns: ans,
+                local: alocal,
+                value,
+            });
         }
         Ok(Open {
             raw,
-            el: Element { ns, local, attrs, scope, children: Vec::new(), text: String::new(), line },
+            el: Element {
+                ns,
+                local,
+                attrs,
+                scope,
+                children: Vec::new(),
+                text: String::new(),
+                line,
+            },
         })
     }
 
@@ -1513,8 +1910,8 @@ mod xml {
 // required one; nested plain sequences are flattened).
 
 mod sig {
-    use super::xml::Element;
     use super::XSD;
+    use super::xml::Element;
     use std::collections::BTreeMap;
 
     struct Ctx {
@@ -1574,7 +1971,11 @@ mod sig {
             s.push_str(&format!("ref={}", q(el, r)));
         } else {
             let name = el.attr("name").unwrap_or("");
-            let qualified = top || el.attr("form").map(|f| f == "qualified").unwrap_or(ctx.qualified);
+            let qualified = top
+                || el
+                    .attr("form")
+                    .map(|f| f == "qualified")
+                    .unwrap_or(ctx.qualified);
             let ns = if qualified { ctx.tns.as_str() } else { "" };
             s.push_str(&format!("name={{{ns}}}{name}"));
             let ty = if let Some(t) = el.attr("type") {
@@ -1624,7 +2025,11 @@ mod sig {
                 .iter()
                 .find(|c| c.ns == XSD && (c.local == "extension" || c.local == "restriction"))
                 .expect("complexContent derivation");
-            derivation = format!("complex-{} of {} ", d.local, q(d, d.attr("base").expect("base")));
+            derivation = format!(
+                "complex-{} of {} ",
+                d.local,
+                q(d, d.attr("base").expect("base"))
+            );
             body = d;
         } else if let Some(sc) = ct.children_named(XSD, "simpleContent").next() {
             let d = sc
@@ -1632,15 +2037,25 @@ mod sig {
                 .iter()
                 .find(|c| c.ns == XSD && (c.local == "extension" || c.local == "restriction"))
                 .expect("simpleContent derivation");
-            derivation = format!("simple-{} of {} {}", d.local, q(d, d.attr("base").expect("base")), facets(d));
+            derivation = format!(
+                "simple-{} of {} {}",
+                d.local,
+                q(d, d.attr("base").expect("base")),
+                facets(d)
+            );
             body = d;
         }
         if mixed {
             s.push_str("mixed ");
         }
         s.push_str(&derivation);
-        let content = particle(ctx, body).map(|p| render(&p)).unwrap_or_else(|| "empty".to_string());
-        s.push_str(&format!("content={content} attributes={}", attributes(body)));
+        let content = particle(ctx, body)
+            .map(|p| render(&p))
+            .unwrap_or_else(|| "empty".to_string());
+        s.push_str(&format!(
+            "content={content} attributes={}",
+            attributes(body)
+        ));
         s
     }
 
@@ -1673,7 +2088,9 @@ mod sig {
         }
         fn emptiable(&self) -> bool {
             match self {
-                P::Sequence(v, min, _) | P::All(v, min, _) => *min == 0 || v.iter().all(P::emptiable),
+                P::Sequence(v, min, _) | P::All(v, min, _) => {
+                    *min == 0 || v.iter().all(P::emptiable)
+                }
                 P::Choice(v, min, _) => *min == 0 || v.iter().any(P::emptiable),
                 other => other.bounds().0 == 0,
             }
@@ -1681,7 +2098,10 @@ mod sig {
     }
 
     fn bounds(el: &Element) -> (u64, Option<u64>) {
-        let min = el.attr("minOccurs").map(|v| v.parse().expect("minOccurs")).unwrap_or(1);
+        let min = el
+            .attr("minOccurs")
+            .map(|v| v.parse().expect("minOccurs"))
+            .unwrap_or(1);
         let max = match el.attr("maxOccurs") {
             Some("unbounded") => None,
             Some(v) => Some(v.parse().expect("maxOccurs")),
@@ -1699,14 +2119,20 @@ mod sig {
         owner
             .children
             .iter()
-            .find(|c| c.ns == XSD && matches!(c.local.as_str(), "sequence" | "choice" | "all" | "group"))
+            .find(|c| {
+                c.ns == XSD && matches!(c.local.as_str(), "sequence" | "choice" | "all" | "group")
+            })
             .and_then(|c| one(ctx, c))
     }
 
     fn one(ctx: &Ctx, el: &Element) -> Option<P> {
         let (min, max) = bounds(el);
         let kids = |ctx: &Ctx| -> Vec<P> {
-            el.children.iter().filter(|c| c.ns == XSD).filter_map(|c| one(ctx, c)).collect()
+            el.children
+                .iter()
+                .filter(|c| c.ns == XSD)
+                .filter_map(|c| one(ctx, c))
+                .collect()
         };
         let p = match el.local.as_str() {
             "element" => P::Element(element(ctx, el, false), min, max),
@@ -1813,8 +2239,14 @@ mod sig {
         let mut v: Vec<String> = d
             .children
             .iter()
-            .filter(|c| c.ns == XSD && c.local != "annotation" && c.local != "attribute"
-                && c.local != "attributeGroup" && c.local != "anyAttribute" && c.local != "simpleType")
+            .filter(|c| {
+                c.ns == XSD
+                    && c.local != "annotation"
+                    && c.local != "attribute"
+                    && c.local != "attributeGroup"
+                    && c.local != "anyAttribute"
+                    && c.local != "simpleType"
+            })
             .map(|c| format!("{}={}", c.local, c.attr("value").unwrap_or("")))
             .collect();
         v.sort();
@@ -1838,7 +2270,11 @@ mod sig {
                 "list" => {
                     let item = match c.attr("itemType") {
                         Some(t) => q(c, t),
-                        None => c.children_named(XSD, "simpleType").next().map(simple_type).unwrap_or_default(),
+                        None => c
+                            .children_named(XSD, "simpleType")
+                            .next()
+                            .map(simple_type)
+                            .unwrap_or_default(),
                     };
                     return format!("list of {item}");
                 }
@@ -1849,13 +2285,19 @@ mod sig {
                         .split_whitespace()
                         .map(|m| q(c, m))
                         .collect();
-                    members.extend(c.children_named(XSD, "simpleType").map(|s| format!("[{}]", simple_type(s))));
+                    members.extend(
+                        c.children_named(XSD, "simpleType")
+                            .map(|s| format!("[{}]", simple_type(s))),
+                    );
                     return format!("union of {}", members.join(" "));
                 }
                 _ => {}
             }
         }
-        panic!("line {}: simpleType without restriction, list or union", st.line)
+        panic!(
+            "line {}: simpleType without restriction, list or union",
+            st.line
+        )
     }
 }
 
@@ -1976,7 +2418,9 @@ mod json {
                     *pos += 1;
                 }
                 let s: String = c[start..*pos].iter().collect();
-                s.parse().map(Value::Number).map_err(|_| format!("bad value at {start}"))
+                s.parse()
+                    .map(Value::Number)
+                    .map_err(|_| format!("bad value at {start}"))
             }
             None => Err("unexpected end".to_string()),
         }
@@ -2020,7 +2464,11 @@ mod json {
     }
 
     fn hex4(c: &[char], pos: &mut usize) -> Result<u32, String> {
-        let s: String = c.get(*pos..*pos + 4).ok_or("short \\u escape")?.iter().collect();
+        let s: String = c
+            .get(*pos..*pos + 4)
+            .ok_or("short \\u escape")?
+            .iter()
+            .collect();
         *pos += 4;
         u32::from_str_radix(&s, 16).map_err(|_| format!("bad \\u{s}"))
     }

@@ -1,0 +1,1 @@
+//! DICOM audit messages (placeholder until they land).

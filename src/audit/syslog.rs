@@ -1,0 +1,1 @@
+//! ATNA syslog transports (placeholder until they land).

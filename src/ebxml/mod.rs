@@ -1,0 +1,1 @@
+//! ebXML RegRep 3.0 codec (placeholder until it lands).

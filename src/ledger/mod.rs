@@ -1,0 +1,1 @@
+//! The ATNA ledger (placeholder until the ledger core lands).
