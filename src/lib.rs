@@ -16,4 +16,5 @@ pub mod store;
 pub mod tls;
 pub mod transaction;
 pub mod web;
+pub mod xds;
 pub mod xml;

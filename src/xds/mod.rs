@@ -1,0 +1,1 @@
+//! XDS.b metadata model (placeholder until it lands).
