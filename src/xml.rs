@@ -260,6 +260,9 @@ struct Parser<'i> {
     stack: Vec<Element>,
     elements: usize,
     root: Option<Element>,
+    /// Line tracking for [`Parser::at`]: offset reached, its line, and where that line starts
+    /// (kept in `column`).
+    cursor: Position,
 }
 
 impl<'i> Parser<'i> {
@@ -276,11 +279,35 @@ impl<'i> Parser<'i> {
             stack: Vec::new(),
             elements: 0,
             root: None,
+            cursor: Position {
+                offset: 0,
+                line: 1,
+                column: 0,
+            },
         }
     }
 
-    fn at(&self, offset: u64) -> Position {
-        position_of(self.input, usize::try_from(offset).unwrap_or(usize::MAX))
+    /// Position of `offset`. Offsets arrive in increasing order while parsing, so the line count
+    /// advances incrementally from the previous call (linear overall); an earlier offset (only in
+    /// error paths) is counted from the start.
+    fn at(&mut self, offset: u64) -> Position {
+        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(self.input.len());
+        if offset < self.cursor.offset {
+            return position_of(self.input, offset);
+        }
+        let bytes = &self.input.as_bytes()[self.cursor.offset..offset];
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                self.cursor.line += 1;
+                self.cursor.column = self.cursor.offset + i + 1; // start of the new line
+            }
+        }
+        self.cursor.offset = offset;
+        Position {
+            offset,
+            line: self.cursor.line,
+            column: offset - self.cursor.column + 1,
+        }
     }
 
     fn intern(&mut self, uri: &str) -> Arc<str> {

@@ -13,16 +13,19 @@
         references (cid:), then the envelope is unwrapped as above.
       Bare-LF MIME (as stored in the NIST fixtures) is accepted.
 
-  xml_fixture.py mutants IN OUTDIR [--keep-inside LOCALNAME] [--max N]
+  xml_fixture.py mutants IN OUTDIR [--keep-inside LOCALNAME]... [--opaque LOCALNAME]... [--max N]
       Write structural variants of the XML document IN to OUTDIR, one file
       per variant, and print one line per variant: "<file>\t<description>".
       Each variant changes one thing: an element deleted, duplicated, swapped
       with its next sibling or renamed to an unknown name; an attribute
       removed; an unknown attribute added. The root element itself is not
-      deleted, duplicated or renamed. With --keep-inside, the descendants of
-      elements with that local name are left alone (the element itself is
-      still mutated). At most N variants (default 150) are written, picked
-      evenly from all candidates, in a deterministic order.
+      deleted, duplicated or renamed. With --keep-inside NAME, the content of
+      elements with that local name (children, their order, descendants) is
+      left alone, but the element itself and its attributes are still
+      mutated. With --opaque NAME, the element's attributes are left alone
+      too; it can still be deleted, duplicated, swapped or renamed. Both
+      options may be repeated. At most N variants (default 150) are written,
+      picked evenly from all candidates, in a deterministic order.
 """
 
 import base64
@@ -158,29 +161,28 @@ def namespace(tag):
     return tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
 
 
-def candidates(root, keep_inside):
+def candidates(root, keep_inside, opaque):
     """Yield (path, kind, detail) for every mutation of the document."""
     # path: list of child indexes from the root
-    def walk(el, path, frozen):
-        if frozen:
-            return
-        for name in sorted(el.attrib):
-            yield (path, "drop-attribute", name)
-        yield (path, "add-attribute", "hiehubMutant")
+    def walk(el, path):
+        name = local(el.tag)
+        if name not in opaque:
+            for attr in sorted(el.attrib):
+                yield (path, "drop-attribute", attr)
+            yield (path, "add-attribute", "hiehubMutant")
         if path:
             yield (path, "delete", None)
             yield (path, "duplicate", None)
             yield (path, "rename", None)
+        if name in keep_inside or name in opaque:
+            return
         children = list(el)
-        inside = keep_inside is not None and local(el.tag) == keep_inside
+        for i in range(len(children) - 1):
+            yield (path + [i], "swap-with-next", None)
         for i, child in enumerate(children):
-            if i + 1 < len(children) and not inside:
-                yield (path + [i], "swap-with-next", None)
-        for i, child in enumerate(children):
-            if isinstance(child.tag, str):
-                yield from walk(child, path + [i], inside)
+            yield from walk(child, path + [i])
 
-    yield from walk(root, [], False)
+    yield from walk(root, [])
 
 
 def apply(root, path, kind, detail):
@@ -218,11 +220,11 @@ def describe(root, path, kind, detail):
     return "%s %s%s" % (kind, where, "" if detail is None else " @" + detail)
 
 
-def cmd_mutants(src, outdir, keep_inside, limit):
+def cmd_mutants(src, outdir, keep_inside, opaque, limit):
     root = ET.parse(src).getroot()
     # Comments and processing instructions are not kept by ElementTree's
     # default parser, so every child is an element.
-    all_candidates = list(candidates(root, keep_inside))
+    all_candidates = list(candidates(root, keep_inside, opaque))
     if len(all_candidates) > limit:
         step = len(all_candidates) / float(limit)
         picked = [all_candidates[int(i * step)] for i in range(limit)]
@@ -242,12 +244,16 @@ def main(argv):
         cmd_body(argv[2], argv[3])
         return 0
     if len(argv) >= 4 and argv[1] == "mutants":
-        keep_inside = None
+        keep_inside = set()
+        opaque = set()
         limit = 150
         rest = argv[4:]
         while rest:
             if rest[0] == "--keep-inside" and len(rest) > 1:
-                keep_inside = rest[1]
+                keep_inside.add(rest[1])
+                rest = rest[2:]
+            elif rest[0] == "--opaque" and len(rest) > 1:
+                opaque.add(rest[1])
                 rest = rest[2:]
             elif rest[0] == "--max" and len(rest) > 1:
                 limit = int(rest[1])
@@ -255,7 +261,7 @@ def main(argv):
             else:
                 print(__doc__, file=sys.stderr)
                 return 2
-        cmd_mutants(argv[2], argv[3], keep_inside, limit)
+        cmd_mutants(argv[2], argv[3], keep_inside, opaque, limit)
         return 0
     print(__doc__, file=sys.stderr)
     return 2

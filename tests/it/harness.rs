@@ -271,3 +271,15 @@ pub fn audit_rows(url: &str) -> Vec<AuditRow> {
         .load(&mut conn)
         .expect("audit rows")
 }
+
+/// A new, empty database (no migrations) for migration tests; returns its connection string.
+pub fn empty_database() -> String {
+    let tc = test_cluster();
+    let name = format!(
+        "e{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
+    tc.cluster.ensure_database(&name).expect("create empty database");
+    tc.cluster.conninfo(&name)
+}

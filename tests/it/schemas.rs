@@ -6,11 +6,13 @@
 //!   official schemas in `../shared/schemas-official/` declare (names, types, content models,
 //!   attributes), and every WSDL message part names an element declared both in ours and in the
 //!   official schemas;
-//! - third-party messages from `../shared/fixtures/`, and a few hundred structural variants of
-//!   them, get the same verdict (and the same first error) from our schemas and from the official
-//!   ones;
+//! - third-party messages from `../shared/fixtures/` (and HL7v3 samples of the kinds hiehub
+//!   sends), plus over a thousand structural variants of them made by
+//!   `tests/interop/xml_fixture.py`, get the same verdict and the same first error from our
+//!   schemas and from the official ones;
 //! - zeep, a SOAP client we did not write, loads every WSDL (resolving the schemas relative to
-//!   the WSDL file) and sees the operations and WS-Addressing actions listed below.
+//!   the WSDL file), sees the operations and WS-Addressing actions listed below, and builds an
+//!   Echo request that is valid SOAP 1.2 with WS-Addressing headers.
 //!
 //! Tools: `xmllint` (Debian package libxml2-utils) and `python3` with `zeep` (`pip install zeep`).
 //! A missing tool fails the test with the name of the package to install.
@@ -373,6 +375,23 @@ const HL7_SAMPLES: &[(&str, &str)] = &[
         "sample PRPA_IN201306UV02 (ITI-47 NF response)",
         SAMPLE_PDQ_RESPONSE,
     ),
+    (
+        "sample PRPA_IN201305UV02 (ITI-47 query, xsi:type)",
+        SAMPLE_PDQ_QUERY,
+    ),
+];
+
+/// Header parts that hl7v3-iti-interactions.xsd leaves open (xs:anyType): their content and
+/// attributes are not varied, since only the official schema checks them.
+const HL7_OPEN_HEADER_PARTS: &[&str] = &[
+    "name",
+    "existenceTime",
+    "useablePeriod",
+    "translation",
+    "asLocatedEntity",
+    "notificationParty",
+    "entityRsp",
+    "value",
 ];
 
 const SAMPLE_ACK: &str = r#"<MCCI_IN000002UV01 xmlns="urn:hl7-org:v3" ITSVersion="XML_1.0">
@@ -442,6 +461,48 @@ const SAMPLE_PIX_RESPONSE: &str = r#"<PRPA_IN201310UV02 xmlns="urn:hl7-org:v3" I
     </queryAck>
   </controlActProcess>
 </PRPA_IN201310UV02>
+"#;
+
+/// xsi:type in the header and in the payload (the payload is validated laxly, and an xsi:type
+/// that names no type would be an error even there).
+const SAMPLE_PDQ_QUERY: &str = r#"<PRPA_IN201305UV02 xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ITSVersion="XML_1.0">
+  <id root="2.25.4712"/>
+  <creationTime value="20260101120001"/>
+  <interactionId root="2.16.840.1.113883.1.6" extension="PRPA_IN201305UV02"/>
+  <processingCode code="P"/>
+  <processingModeCode code="T"/>
+  <acceptAckCode code="AL"/>
+  <receiver typeCode="RCV">
+    <telecom value="https://pdq.example.org/pdq" use="WP">
+      <useablePeriod xsi:type="IVL_TS"><low value="2026"/></useablePeriod>
+    </telecom>
+    <device classCode="DEV" determinerCode="INSTANCE">
+      <id root="1.2"/>
+      <name use="L">PDQ supplier</name>
+      <softwareName>hiehub</softwareName>
+    </device>
+  </receiver>
+  <sender typeCode="SND"><device classCode="DEV" determinerCode="INSTANCE"><id root="1.3"/></device></sender>
+  <attentionLine>
+    <keyWordText code="ward">Ward</keyWordText>
+    <value xsi:type="ST">Radiology</value>
+  </attentionLine>
+  <controlActProcess classCode="CACT" moodCode="EVN">
+    <code code="PRPA_TE201305UV02" codeSystem="2.16.840.1.113883.1.6"/>
+    <queryByParameter>
+      <queryId root="1.2.840.114350.1.13.28.1.18.5.999" extension="18204"/>
+      <statusCode code="new"/>
+      <responseModalityCode code="R"/>
+      <responsePriorityCode code="I"/>
+      <parameterList>
+        <livingSubjectBirthTime>
+          <value xsi:type="IVL_TS"><low value="1960"/></value>
+          <semanticsText>LivingSubject.birthTime</semanticsText>
+        </livingSubjectBirthTime>
+      </parameterList>
+    </queryByParameter>
+  </controlActProcess>
+</PRPA_IN201305UV02>
 "#;
 
 const SAMPLE_PDQ_RESPONSE: &str = r#"<PRPA_IN201306UV02 xmlns="urn:hl7-org:v3" ITSVersion="XML_1.0">
@@ -601,33 +662,46 @@ fn validate(schema: &Path, files: &[PathBuf]) -> Vec<Verdict> {
                 out.status.code()
             ),
         }
+        // name -> (verdict, first error)
+        let mut seen: BTreeMap<String, (Option<bool>, Option<SchemaError>)> = chunk
+            .iter()
+            .map(|f| (f.to_string_lossy().into_owned(), (None, None)))
+            .collect();
+        for line in stderr.lines() {
+            if let Some(name) = line.strip_suffix(" validates")
+                && let Some(entry) = seen.get_mut(name)
+            {
+                entry.0 = Some(true);
+                continue;
+            }
+            if let Some(name) = line.strip_suffix(" fails to validate")
+                && let Some(entry) = seen.get_mut(name)
+            {
+                entry.0 = Some(false);
+                continue;
+            }
+            // "<file>:<line>: element <name>: Schemas validity error : <message>"
+            let Some((name, lineno, rest)) = split_location(line) else {
+                continue;
+            };
+            let Some(entry) = seen.get_mut(name) else {
+                continue;
+            };
+            if rest.contains("parser error") {
+                panic!("{name} is not well-formed XML:\n{stderr}");
+            }
+            if entry.1.is_none()
+                && let Some((_, msg)) = rest.split_once("Schemas validity error : ")
+            {
+                entry.1 = Some(SchemaError {
+                    line: lineno,
+                    message: msg.to_string(),
+                });
+            }
+        }
         for file in chunk {
             let name = file.to_string_lossy().into_owned();
-            let error_prefix = format!("{name}:");
-            let mut valid = None;
-            let mut first_error = None;
-            for line in stderr.lines() {
-                if line == format!("{name} validates") {
-                    valid = Some(true);
-                } else if line == format!("{name} fails to validate") {
-                    valid = Some(false);
-                } else if let Some(rest) = line.strip_prefix(&error_prefix) {
-                    if rest.contains("parser error") {
-                        panic!("{name} is not well-formed XML:\n{stderr}");
-                    }
-                    if first_error.is_none()
-                        && let Some((lineno, msg)) = rest.split_once(':').and_then(|(n, r)| {
-                            let msg = r.split_once("Schemas validity error : ")?.1;
-                            Some((n.trim().parse::<usize>().ok()?, msg.to_string()))
-                        })
-                    {
-                        first_error = Some(SchemaError {
-                            line: lineno,
-                            message: msg,
-                        });
-                    }
-                }
-            }
+            let (valid, first_error) = seen.remove(&name).expect("entry per file");
             let valid =
                 valid.unwrap_or_else(|| panic!("no verdict from xmllint for {name}:\n{stderr}"));
             assert!(
@@ -638,6 +712,20 @@ fn validate(schema: &Path, files: &[PathBuf]) -> Vec<Verdict> {
         }
     }
     verdicts
+}
+
+/// Split "<file>:<line>:<rest>" at the first ":<digits>:".
+fn split_location(line: &str) -> Option<(&str, usize, &str)> {
+    for (i, _) in line.match_indices(':') {
+        let after = &line[i + 1..];
+        if let Some(end) = after.find(':') {
+            let digits = &after[..end];
+            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Some((&line[..i], digits.parse().ok()?, &after[end + 1..]));
+            }
+        }
+    }
+    None
 }
 
 fn validate_one(schema: &Path, file: &Path) -> Verdict {
@@ -667,16 +755,26 @@ fn prepare_body(src: &Path, dst: &Path) {
     );
 }
 
-/// Structural variants of an XML file: (file, description).
-fn mutants(src: &Path, dir: &Path, keep_inside: Option<&str>) -> Vec<(PathBuf, String)> {
+/// Structural variants of an XML file: (file, description). The content of `keep_inside`
+/// elements is not varied; neither are the attributes and content of `opaque` elements.
+fn mutants(
+    src: &Path,
+    dir: &Path,
+    keep_inside: &[&str],
+    opaque: &[&str],
+) -> Vec<(PathBuf, String)> {
     let mut args: Vec<OsString> = vec![
         interop("xml_fixture.py").into(),
         "mutants".into(),
         src.into(),
         dir.into(),
     ];
-    if let Some(name) = keep_inside {
+    for name in keep_inside {
         args.push("--keep-inside".into());
+        args.push(name.into());
+    }
+    for name in opaque {
+        args.push("--opaque".into());
         args.push(name.into());
     }
     let out = python(args);
@@ -1477,11 +1575,16 @@ fn structural_variants_of_fixtures_get_the_same_verdict_from_ours_and_from_the_o
             );
         }
         // hiehub's HL7v3 schema leaves the payload to the codec: vary the wrapper only.
-        let keep_inside = (root.ns == HL7).then_some("controlActProcess");
+        let (keep_inside, opaque): (&[&str], &[&str]) = if root.ns == HL7 {
+            (&["controlActProcess"], HL7_OPEN_HEADER_PARTS)
+        } else {
+            (&[], &[])
+        };
         let variants = mutants(
             body,
             &dir.path().join(format!("variants{i:02}")),
             keep_inside,
+            opaque,
         );
         assert!(
             variants.len() >= 10,

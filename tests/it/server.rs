@@ -370,3 +370,30 @@ fn healthz_and_metrics_report() {
     assert!(text.contains("hiehub_audit_queue_depth"), "{text}");
     assert!(text.contains("hiehub_db_pool_connections"), "{text}");
 }
+
+#[test]
+fn sample_production_config_is_valid_and_demands_tls() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/hiehub.toml");
+    let out = Command::new(bin())
+        .args(["serve", "--print-config", "--config", sample])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("dev = false"), "{text}");
+    assert!(text.contains("https_addr = \"0.0.0.0:8443\""), "{text}");
+    // without an https listener the production profile refuses to start
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args(["serve", "--config", sample, "--data-dir"])
+        .arg(dir.path())
+        .env("HIEHUB_HTTPS_ADDR", "")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refuses to start without TLS"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -381,3 +381,23 @@ fn wsdl_and_schemas_are_published_with_the_real_address() {
     let resp = client().get(server.url("/xds/registry")).send().unwrap();
     assert_eq!(resp.status().as_u16(), 405);
 }
+
+#[test]
+fn zeep_calls_echo_through_the_served_wsdl() {
+    let server = Server::start();
+    for path in ["/xds/registry", "/pix", "/pdq", "/xds/repository"] {
+        let out = std::process::Command::new("python3")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/zeep_echo.py"))
+            .arg(server.url(&format!("{path}?wsdl")))
+            .arg("서울 hello")
+            .output()
+            .expect("python3 (Debian python3) must be installed");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{path}: zeep failed: {stderr}");
+        let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(v["text"], "서울 hello", "{path}: {stdout}");
+    }
+    let rows = audit_rows(server.db_url.as_deref().unwrap());
+    assert!(rows.iter().filter(|r| r.4.as_deref() == Some("Echo") && r.1 == 0).count() >= 4, "{rows:?}");
+}
