@@ -291,7 +291,9 @@ impl<'i> Parser<'i> {
     /// advances incrementally from the previous call (linear overall); an earlier offset (only in
     /// error paths) is counted from the start.
     fn at(&mut self, offset: u64) -> Position {
-        let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(self.input.len());
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.input.len());
         if offset < self.cursor.offset {
             return position_of(self.input, offset);
         }

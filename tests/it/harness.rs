@@ -280,6 +280,8 @@ pub fn empty_database() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
-    tc.cluster.ensure_database(&name).expect("create empty database");
+    tc.cluster
+        .ensure_database(&name)
+        .expect("create empty database");
     tc.cluster.conninfo(&name)
 }

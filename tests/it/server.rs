@@ -378,7 +378,11 @@ fn sample_production_config_is_valid_and_demands_tls() {
         .args(["serve", "--print-config", "--config", sample])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("dev = false"), "{text}");
     assert!(text.contains("https_addr = \"0.0.0.0:8443\""), "{text}");

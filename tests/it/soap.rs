@@ -387,7 +387,10 @@ fn zeep_calls_echo_through_the_served_wsdl() {
     let server = Server::start();
     for path in ["/xds/registry", "/pix", "/pdq", "/xds/repository"] {
         let out = std::process::Command::new("python3")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/zeep_echo.py"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/interop/zeep_echo.py"
+            ))
             .arg(server.url(&format!("{path}?wsdl")))
             .arg("서울 hello")
             .output()
@@ -399,5 +402,11 @@ fn zeep_calls_echo_through_the_served_wsdl() {
         assert_eq!(v["text"], "서울 hello", "{path}: {stdout}");
     }
     let rows = audit_rows(server.db_url.as_deref().unwrap());
-    assert!(rows.iter().filter(|r| r.4.as_deref() == Some("Echo") && r.1 == 0).count() >= 4, "{rows:?}");
+    assert!(
+        rows.iter()
+            .filter(|r| r.4.as_deref() == Some("Echo") && r.1 == 0)
+            .count()
+            >= 4,
+        "{rows:?}"
+    );
 }

@@ -39,8 +39,13 @@ fn migrations_go_up_down_and_up_to_the_same_schema() {
     hiehub::store::migrate(&mut conn).unwrap();
     let first = schema(&mut conn);
     assert!(first.contains("audit_events"), "{first}");
-    conn.revert_all_migrations(hiehub::store::MIGRATIONS).unwrap();
-    assert_eq!(schema(&mut conn), empty, "down migrations leave something behind");
+    conn.revert_all_migrations(hiehub::store::MIGRATIONS)
+        .unwrap();
+    assert_eq!(
+        schema(&mut conn),
+        empty,
+        "down migrations leave something behind"
+    );
     hiehub::store::migrate(&mut conn).unwrap();
     assert_eq!(schema(&mut conn), first);
 }
@@ -61,7 +66,10 @@ fn every_foreign_key_has_an_index() {
         .into_iter()
         .map(|l| l.line)
         .collect();
-    assert!(missing.is_empty(), "foreign keys without an index: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "foreign keys without an index: {missing:?}"
+    );
 }
 
 #[test]
