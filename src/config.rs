@@ -30,6 +30,9 @@ pub struct Config {
     pub max_xml_elements: u32,
     pub audit_batch_max: u32,
     pub audit_queue: u32,
+    pub ledger_origin: String,
+    pub checkpoint_every: u32,
+    pub checkpoint_interval_secs: u32,
     pub workers: u32,
     pub log_format: String,
     pub log_level: String,
@@ -55,6 +58,9 @@ impl Default for Config {
             max_xml_elements: 1_000_000,
             audit_batch_max: 512,
             audit_queue: 8192,
+            ledger_origin: String::new(),
+            checkpoint_every: 1000,
+            checkpoint_interval_secs: 10,
             workers: 0,
             log_format: "text".into(),
             log_level: "info".into(),
@@ -128,6 +134,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "audit_queue",
         "Audit events waiting for commit before new requests wait (backpressure).",
+    ),
+    (
+        "ledger_origin",
+        "Origin line of this hub's signed checkpoints (C2SP tlog-checkpoint). Empty: <hostname>/atna-ledger/sha3-256/v1.",
+    ),
+    (
+        "checkpoint_every",
+        "Sign a ledger checkpoint after this many new entries.",
+    ),
+    (
+        "checkpoint_interval_secs",
+        "...or this many seconds after the last checkpoint, when the ledger has grown.",
     ),
     ("workers", "HTTP worker threads; 0 = one per core."),
     ("log_format", "Log format: text or json."),
@@ -291,6 +309,39 @@ impl Config {
         self.https_addr.parse().map(Some).map_err(|_| {
             ConfigError::Invalid(format!("https_addr '{}' is not IP:PORT", self.https_addr))
         })
+    }
+
+    /// The checkpoint origin: configured, or derived from the host name.
+    pub fn origin(&self) -> String {
+        if !self.ledger_origin.is_empty() {
+            return self.ledger_origin.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into());
+        format!("{host}/atna-ledger/sha3-256/v1")
+    }
+
+    /// The ledger's Ed25519 log key (generated on first start, mode 0600).
+    pub fn ledger_key_path(&self) -> PathBuf {
+        self.data_dir.join("ledger").join("log-key.pem")
+    }
+
+    pub fn sink_config(&self) -> crate::audit::SinkConfig {
+        crate::audit::SinkConfig {
+            batch_max: self.audit_batch_max.max(1) as usize,
+            queue: self.audit_queue.max(1) as usize,
+            ledger: crate::audit::LedgerConfig {
+                origin: self.origin(),
+                key_path: self.ledger_key_path(),
+                checkpoint_every: u64::from(self.checkpoint_every.max(1)),
+                checkpoint_interval: std::time::Duration::from_secs(u64::from(
+                    self.checkpoint_interval_secs.max(1),
+                )),
+            },
+        }
     }
 
     pub fn certs_dir(&self) -> PathBuf {

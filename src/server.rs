@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, middleware, web};
 
-use crate::audit::{self, AuditEvent, AuditSink, Code, Outcome, SinkConfig, Transport};
+use crate::audit::{self, AuditEvent, AuditSink, Code, Outcome, Transport};
 use crate::config::Config;
 use crate::store::{self, Db, cluster};
 use crate::tls::{self, DevPki};
@@ -108,13 +108,7 @@ fn run(
         .build()?;
     let sys = actix_web::rt::System::with_tokio_rt(|| rt);
     sys.block_on(async move {
-        let sink = AuditSink::start(
-            url.to_owned(),
-            SinkConfig {
-                batch_max: config.audit_batch_max.max(1) as usize,
-                queue: config.audit_queue.max(1) as usize,
-            },
-        );
+        let sink = AuditSink::start(url.to_owned(), config.sink_config())?;
         let db = Db::new(url, config.db_pool_size)?;
         let started = sink
             .record(app_event("110120", "Application Start", Outcome::Success))

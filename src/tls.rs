@@ -63,6 +63,15 @@ impl NodeIdentity {
     }
 }
 
+impl NodeIdentity {
+    /// The fingerprint as 32 bytes.
+    pub fn fingerprint_bytes(&self) -> Option<[u8; 32]> {
+        hex::decode(&self.fingerprint)
+            .ok()
+            .and_then(|v| <[u8; 32]>::try_from(v).ok())
+    }
+}
+
 pub fn name_to_string(name: &openssl::x509::X509NameRef) -> String {
     let mut parts: Vec<String> = name
         .entries()

@@ -13,7 +13,7 @@ pub mod dicom;
 pub mod sink;
 pub mod syslog;
 
-pub use sink::{AuditError, AuditSink, Receipt, SinkConfig};
+pub use sink::{AuditError, AuditSink, LedgerConfig, Prepared, Receipt, SinkConfig};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,9 @@ pub struct AuditEvent {
     pub transport: Transport,
     /// The authenticated node identity (client certificate subject), if any.
     pub requestor: Option<String>,
+    /// SHA-256 of the requestor's client certificate (DER), if any.
+    #[serde(default)]
+    pub requestor_fingerprint: Option<[u8; 32]>,
     pub remote_addr: Option<String>,
     /// `wsa:MessageID` of the request.
     pub message_id: Option<String>,
@@ -152,6 +155,7 @@ impl AuditEvent {
             time: Utc::now(),
             transport,
             requestor: None,
+            requestor_fingerprint: None,
             remote_addr: None,
             message_id: None,
             destination: None,
@@ -172,4 +176,68 @@ pub fn source_id() -> String {
             .unwrap_or_else(|| "hiehub".into())
     })
     .clone()
+}
+
+impl Transport {
+    fn ledger(self) -> crate::ledger::leaf::Transport {
+        use crate::ledger::leaf::Transport as T;
+        match self {
+            Transport::Http => T::Http,
+            Transport::Https => T::Https,
+            Transport::SyslogTls => T::Tls,
+            Transport::SyslogUdp => T::Udp,
+            Transport::Internal => T::Internal,
+        }
+    }
+}
+
+/// The index row of a decoded audit message (the `seq` is filled in at append).
+pub fn index_row(
+    message: &dicom::AuditMessage,
+    received_at: DateTime<Utc>,
+    transport: Transport,
+) -> crate::ledger::db::AuditIndexRow {
+    let ix = dicom::index(message);
+    crate::ledger::db::AuditIndexRow {
+        seq: 0,
+        event_time: ix.event_time,
+        received_at,
+        event_id: Some(ix.event_id),
+        event_action: ix.action.map(|a| a.code().to_string()),
+        event_types: ix.event_types,
+        outcome: Some(ix.outcome as i16),
+        transport: transport.as_str().to_owned(),
+        sender: None,
+        remote_addr: None,
+        source_id: Some(ix.audit_source_id).filter(|s| !s.is_empty()),
+        users: ix.user_ids,
+        nodes: ix.source_nodes,
+        patient_ids: ix.patient_ids,
+        object_ids: ix.object_ids,
+        message_id: None,
+        valid: true,
+        error: None,
+    }
+}
+
+/// Turns hiehub's own event into a ledger entry: the DICOM audit message (PS3.15 A.5) as payload.
+pub fn prepare_emitted(event: &AuditEvent) -> Result<Prepared, AuditError> {
+    let message = dicom::AuditMessage::from(event);
+    let xml = dicom::encode(&message);
+    let mut index = index_row(&message, event.time, event.transport);
+    index.sender = event.requestor.clone();
+    index.remote_addr = event.remote_addr.clone();
+    index.message_id = event.message_id.clone();
+    Ok(Prepared {
+        kind: crate::ledger::leaf::EntryKind::AuditEmitted,
+        envelope: crate::ledger::leaf::Envelope {
+            received_at_micros: event.time.timestamp_micros(),
+            transport: event.transport.ledger(),
+            sender_fingerprint: event.requestor_fingerprint,
+            connection_id: None,
+            frame_seq: None,
+        },
+        payload: bytes::Bytes::from(xml),
+        index: Some(index),
+    })
 }

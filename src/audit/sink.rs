@@ -1,35 +1,49 @@
-//! The durable audit sink: one writer thread, group commit, a receipt per event.
+//! The durable audit sink: one writer thread appends to the ledger with group commit, signs
+//! checkpoints, and hands a [`Receipt`] (the entry's ledger sequence number) back per event.
+//!
+//! Callers prepare entries on their own threads (payload bytes, envelope, index row); the writer
+//! only hashes, chains and inserts. Whatever is queued when a commit finishes goes into the next
+//! commit together, so durability costs one WAL flush per batch, not per event.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use diesel::prelude::*;
 use tokio::sync::{mpsc, oneshot};
 
 use super::AuditEvent;
-use crate::store::schema::audit_events;
+use crate::ledger::checkpoint::{Checkpoint, SigningKey};
+use crate::ledger::db::{self, AuditIndexRow, NewEntry, Tail};
+use crate::ledger::leaf::{EntryKind, Envelope, Leaf};
+
+/// Checkpoint policy and identity of this hub's ledger.
+#[derive(Debug, Clone)]
+pub struct LedgerConfig {
+    /// Checkpoint origin line, e.g. `hub-a.example.org/atna-ledger/sha3-256/v1`.
+    pub origin: String,
+    /// Ed25519 log key (PEM, 0600), generated on first start.
+    pub key_path: PathBuf,
+    /// Sign a checkpoint after this many new entries...
+    pub checkpoint_every: u64,
+    /// ...or this long after the last one, when the tree has grown.
+    pub checkpoint_interval: Duration,
+}
 
 #[derive(Debug, Clone)]
 pub struct SinkConfig {
     pub batch_max: usize,
     pub queue: usize,
+    pub ledger: LedgerConfig,
 }
 
-impl Default for SinkConfig {
-    fn default() -> Self {
-        SinkConfig {
-            batch_max: 512,
-            queue: 8192,
-        }
-    }
-}
-
-/// Proof that an event is committed: its sequence number.
+/// Proof that an entry is committed: its ledger sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
 pub struct Receipt {
-    pub seq: i64,
+    pub seq: u64,
 }
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -38,11 +52,22 @@ pub enum AuditError {
     WriterStopped,
     #[error("the audit event could not be committed: {0}")]
     Commit(String),
+    #[error("the audit event could not be prepared: {0}")]
+    Prepare(String),
+}
+
+/// One ledger entry ready to append: everything but its position.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub kind: EntryKind,
+    pub envelope: Envelope,
+    pub payload: Bytes,
+    pub index: Option<AuditIndexRow>,
 }
 
 struct Pending {
-    event: AuditEvent,
-    done: oneshot::Sender<Result<Receipt, AuditError>>,
+    items: Vec<Prepared>,
+    done: oneshot::Sender<Result<Vec<Receipt>, AuditError>>,
 }
 
 /// Cloneable handle to the writer.
@@ -58,50 +83,61 @@ struct SinkState {
     queued: AtomicU64,
     committed: AtomicU64,
     batches: AtomicU64,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = audit_events)]
-struct NewRow<'a> {
-    event_time: chrono::DateTime<chrono::Utc>,
-    event_id: &'a str,
-    event_action: String,
-    event_type: Option<&'a str>,
-    outcome: i16,
-    transport: &'a str,
-    requestor: Option<&'a str>,
-    remote_addr: Option<&'a str>,
-    message_id: Option<&'a str>,
-    payload: serde_json::Value,
+    size: AtomicU64,
 }
 
 impl AuditSink {
-    /// Starts the writer thread with its own connection to `url`.
-    pub fn start(url: String, config: SinkConfig) -> AuditSink {
+    /// Opens the ledger (loads its tail, the signing key) and starts the writer thread.
+    pub fn start(url: String, config: SinkConfig) -> Result<AuditSink, AuditError> {
+        let key = SigningKey::load_or_create(&config.ledger.key_path, &config.ledger.origin)
+            .map_err(|e| AuditError::Prepare(format!("ledger signing key: {e}")))?;
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let state = Arc::new(SinkState::default());
         state.alive.store(true, Ordering::SeqCst);
         let thread_state = state.clone();
-        let spawned = std::thread::Builder::new()
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
-                writer(url, config, rx, &thread_state);
+                let mut writer = match Writer::open(url, config, key, &thread_state) {
+                    Ok(w) => {
+                        let _ = ready_tx.send(Ok(()));
+                        w
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        thread_state.alive.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                };
+                writer.run(rx);
                 thread_state.alive.store(false, Ordering::SeqCst);
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "cannot start the audit writer thread");
-            state.alive.store(false, Ordering::SeqCst);
-        }
-        AuditSink { tx, state }
+            })
+            .map_err(|e| AuditError::Prepare(format!("cannot start the audit writer: {e}")))?;
+        ready_rx
+            .recv()
+            .map_err(|_| AuditError::WriterStopped)??;
+        Ok(AuditSink { tx, state })
     }
 
-    /// Queues `event` and waits until it is committed. Waits (backpressure) when the queue is full.
+    /// Records hiehub's own event and waits until it is committed.
     pub async fn record(&self, event: AuditEvent) -> Result<Receipt, AuditError> {
+        let prepared = super::prepare_emitted(&event)?;
+        let mut r = self.record_batch(vec![prepared]).await?;
+        r.pop().ok_or(AuditError::WriterStopped)
+    }
+
+    /// Appends prepared entries (e.g. the frames of one syslog read) and waits for their commit.
+    /// Waits (backpressure) when the queue is full.
+    pub async fn record_batch(&self, items: Vec<Prepared>) -> Result<Vec<Receipt>, AuditError> {
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = items.len() as u64;
         let (done, wait) = oneshot::channel();
-        self.state.queued.fetch_add(1, Ordering::Relaxed);
-        let sent = self.tx.send(Pending { event, done }).await;
-        if sent.is_err() {
-            self.state.queued.fetch_sub(1, Ordering::Relaxed);
+        self.state.queued.fetch_add(n, Ordering::Relaxed);
+        if self.tx.send(Pending { items, done }).await.is_err() {
+            self.state.queued.fetch_sub(n, Ordering::Relaxed);
             return Err(AuditError::WriterStopped);
         }
         wait.await.unwrap_or(Err(AuditError::WriterStopped))
@@ -110,8 +146,14 @@ impl AuditSink {
     /// Queues an event that no response waits for (e.g. from a TLS callback); never blocks.
     /// Returns false when the queue is full or the writer is gone (the caller logs it).
     pub fn record_detached(&self, event: AuditEvent) -> bool {
+        let Ok(prepared) = super::prepare_emitted(&event) else {
+            return false;
+        };
         let (done, _wait) = oneshot::channel();
-        match self.tx.try_send(Pending { event, done }) {
+        match self.tx.try_send(Pending {
+            items: vec![prepared],
+            done,
+        }) {
             Ok(()) => {
                 self.state.queued.fetch_add(1, Ordering::Relaxed);
                 true
@@ -124,7 +166,7 @@ impl AuditSink {
         self.state.alive.load(Ordering::SeqCst) && !self.tx.is_closed()
     }
 
-    /// Events queued and not yet committed.
+    /// Entries queued and not yet committed (or failed).
     pub fn queue_depth(&self) -> u64 {
         let q = self.state.queued.load(Ordering::Relaxed);
         let c = self.state.committed.load(Ordering::Relaxed);
@@ -138,94 +180,226 @@ impl AuditSink {
     pub fn batches(&self) -> u64 {
         self.state.batches.load(Ordering::Relaxed)
     }
+
+    /// The ledger size the writer knows (entries committed so far, all time).
+    pub fn ledger_size(&self) -> u64 {
+        self.state.size.load(Ordering::Relaxed)
+    }
 }
 
-fn writer(url: String, config: SinkConfig, mut rx: mpsc::Receiver<Pending>, state: &SinkState) {
-    let mut conn: Option<PgConnection> = None;
-    let mut batch: Vec<Pending> = Vec::with_capacity(config.batch_max);
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        if batch.is_empty() {
-            match rx.blocking_recv() {
-                Some(p) => batch.push(p),
-                None => return, // every sender dropped: shutdown
+struct Writer<'s> {
+    url: String,
+    config: SinkConfig,
+    key: SigningKey,
+    conn: Option<PgConnection>,
+    tail: Tail,
+    last_checkpoint: (u64, Instant),
+    state: &'s SinkState,
+}
+
+impl<'s> Writer<'s> {
+    fn open(
+        url: String,
+        config: SinkConfig,
+        key: SigningKey,
+        state: &'s SinkState,
+    ) -> Result<Writer<'s>, AuditError> {
+        let mut conn = PgConnection::establish(&url)
+            .map_err(|e| AuditError::Commit(format!("database unreachable: {e}")))?;
+        let tail = db::load_tail(&mut conn).map_err(|e| AuditError::Commit(e.to_string()))?;
+        let last_cp = db::latest_checkpoint(&mut conn)
+            .map_err(|e| AuditError::Commit(e.to_string()))?
+            .map_or(0, |c| c.size);
+        state.size.store(tail.size(), Ordering::Relaxed);
+        Ok(Writer {
+            url,
+            config,
+            key,
+            conn: Some(conn),
+            tail,
+            last_checkpoint: (last_cp, Instant::now()),
+            state,
+        })
+    }
+
+    fn run(&mut self, mut rx: mpsc::Receiver<Pending>) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(error = %e, "audit writer cannot build its timer runtime");
+                return;
             }
-        }
-        while batch.len() < config.batch_max {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
+        };
+        let mut batch: Vec<Pending> = Vec::new();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            if batch.is_empty() {
+                let wait = self.config.ledger.checkpoint_interval;
+                match rt.block_on(async { tokio::time::timeout(wait, rx.recv()).await }) {
+                    Ok(Some(p)) => batch.push(p),
+                    Ok(None) => {
+                        // every sender dropped: shutdown, with a final checkpoint
+                        self.checkpoint_if_due(true);
+                        return;
+                    }
+                    Err(_) => {
+                        self.checkpoint_if_due(false);
+                        continue;
+                    }
+                }
             }
-        }
-        if conn.is_none() {
-            match PgConnection::establish(&url) {
-                Ok(c) => {
-                    conn = Some(c);
-                    backoff = Duration::from_millis(50);
+            let mut items: usize = batch.iter().map(|p| p.items.len()).sum();
+            while items < self.config.batch_max {
+                match rx.try_recv() {
+                    Ok(p) => {
+                        items += p.items.len();
+                        batch.push(p);
+                    }
+                    Err(_) => break,
+                }
+            }
+            if self.conn.is_none() {
+                match PgConnection::establish(&self.url) {
+                    Ok(c) => {
+                        self.conn = Some(c);
+                        backoff = Duration::from_millis(50);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "audit writer cannot connect; failing {items} waiting events");
+                        self.fail(&mut batch, format!("database unreachable: {e}"));
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                }
+            }
+            let started = Instant::now();
+            match self.commit(&batch) {
+                Ok((tail, seqs)) => {
+                    self.tail = tail;
+                    metrics::histogram!("hiehub_audit_commit_seconds").record(started.elapsed());
+                    metrics::histogram!("hiehub_audit_batch_events").record(seqs.len() as f64);
+                    self.state
+                        .committed
+                        .fetch_add(seqs.len() as u64, Ordering::Relaxed);
+                    self.state.batches.fetch_add(1, Ordering::Relaxed);
+                    self.state.size.store(self.tail.size(), Ordering::Relaxed);
+                    let mut seqs = seqs.into_iter();
+                    for p in batch.drain(..) {
+                        let receipts = seqs
+                            .by_ref()
+                            .take(p.items.len())
+                            .map(|seq| Receipt { seq })
+                            .collect();
+                        let _ = p.done.send(Ok(receipts));
+                    }
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "audit writer cannot connect; failing {} waiting events", batch.len());
-                    fail(&mut batch, state, format!("database unreachable: {e}"));
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
+                    tracing::error!(error = %e, "ledger commit failed; failing {items} events");
+                    self.fail(&mut batch, e);
+                    self.conn = None;
+                    // reload the tail: the database is the truth after a failed commit
+                    if let Ok(mut c) = PgConnection::establish(&self.url)
+                        && let Ok(t) = db::load_tail(&mut c)
+                    {
+                        self.tail = t;
+                        self.conn = Some(c);
+                    }
                 }
             }
         }
-        let Some(c) = conn.as_mut() else { continue };
-        let started = Instant::now();
-        match commit(c, &batch) {
-            Ok(seqs) => {
-                let n = batch.len() as u64;
-                metrics::histogram!("hiehub_audit_commit_seconds").record(started.elapsed());
-                metrics::histogram!("hiehub_audit_batch_events").record(n as f64);
-                state.committed.fetch_add(n, Ordering::Relaxed);
-                state.batches.fetch_add(1, Ordering::Relaxed);
-                for (p, seq) in batch.drain(..).zip(seqs) {
-                    let _ = p.done.send(Ok(Receipt { seq }));
+    }
+
+    fn fail(&self, batch: &mut Vec<Pending>, message: String) {
+        let n: u64 = batch.iter().map(|p| p.items.len() as u64).sum();
+        self.state.committed.fetch_add(n, Ordering::Relaxed); // no longer queued
+        metrics::counter!("hiehub_audit_commit_failures_total").increment(n);
+        for p in batch.drain(..) {
+            let _ = p.done.send(Err(AuditError::Commit(message.clone())));
+        }
+    }
+
+    /// One transaction: the entries, their nodes and index rows, and a checkpoint when due.
+    fn commit(&mut self, batch: &[Pending]) -> Result<(Tail, Vec<u64>), String> {
+        let mut entries = Vec::new();
+        for item in batch.iter().flat_map(|p| &p.items) {
+            let leaf = Leaf::new(item.kind, item.envelope.clone(), &item.payload)
+                .encode()
+                .map_err(|e| e.to_string())?;
+            entries.push(NewEntry {
+                kind: item.kind.code() as i16,
+                leaf,
+                payload: item.payload.to_vec(),
+                index: item.index.clone(),
+            });
+        }
+        let checkpoint_due = {
+            let grown = self.tail.size() + entries.len() as u64 - self.last_checkpoint.0;
+            grown >= self.config.ledger.checkpoint_every
+                || (grown > 0
+                    && self.last_checkpoint.1.elapsed() >= self.config.ledger.checkpoint_interval)
+        };
+        let Some(conn) = self.conn.as_mut() else {
+            return Err("no database connection".into());
+        };
+        let tail = &self.tail;
+        let key = &self.key;
+        let origin = &self.config.ledger.origin;
+        let result = conn
+            .transaction::<_, CommitError, _>(|c| {
+                let (next, seqs) = db::append(c, tail, entries).map_err(|e| CommitError(e.to_string()))?;
+                if checkpoint_due {
+                    sign_checkpoint(c, key, origin, &next).map_err(CommitError)?;
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "audit commit failed; failing {} events", batch.len());
-                fail(&mut batch, state, e.to_string());
-                conn = None;
-            }
+                Ok((next, seqs))
+            })
+            .map_err(|e| e.0)?;
+        if checkpoint_due {
+            self.last_checkpoint = (result.0.size(), Instant::now());
+        }
+        Ok(result)
+    }
+
+    /// Signs a checkpoint outside a batch (timer, shutdown) when the tree grew since the last one.
+    fn checkpoint_if_due(&mut self, force: bool) {
+        let grown = self.tail.size() > self.last_checkpoint.0;
+        let due = grown
+            && (force || self.last_checkpoint.1.elapsed() >= self.config.ledger.checkpoint_interval);
+        if !due {
+            return;
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        match sign_checkpoint(conn, &self.key, &self.config.ledger.origin, &self.tail) {
+            Ok(()) => self.last_checkpoint = (self.tail.size(), Instant::now()),
+            Err(e) => tracing::error!(error = %e, "checkpoint not signed"),
         }
     }
 }
 
-fn fail(batch: &mut Vec<Pending>, state: &SinkState, message: String) {
-    let n = batch.len() as u64;
-    state.committed.fetch_add(n, Ordering::Relaxed); // no longer queued
-    metrics::counter!("hiehub_audit_commit_failures_total").increment(n);
-    for p in batch.drain(..) {
-        let _ = p.done.send(Err(AuditError::Commit(message.clone())));
+/// A commit failure as text (the transaction rolls back on any of them).
+struct CommitError(String);
+
+impl From<diesel::result::Error> for CommitError {
+    fn from(e: diesel::result::Error) -> Self {
+        CommitError(e.to_string())
     }
 }
 
-fn commit(conn: &mut PgConnection, batch: &[Pending]) -> Result<Vec<i64>, diesel::result::Error> {
-    let rows: Vec<NewRow<'_>> = batch
-        .iter()
-        .map(|p| {
-            let e = &p.event;
-            NewRow {
-                event_time: e.time,
-                event_id: &e.event_id.code,
-                event_action: e.action.code().to_string(),
-                event_type: e.event_type.as_ref().map(|c| c.code.as_str()),
-                outcome: e.outcome as i16,
-                transport: e.transport.as_str(),
-                requestor: e.requestor.as_deref(),
-                remote_addr: e.remote_addr.as_deref(),
-                message_id: e.message_id.as_deref(),
-                payload: serde_json::to_value(e).unwrap_or(serde_json::Value::Null),
-            }
-        })
-        .collect();
-    conn.transaction(|c| {
-        diesel::insert_into(audit_events::table)
-            .values(&rows)
-            .returning(audit_events::seq)
-            .get_results::<i64>(c)
-    })
+fn sign_checkpoint(
+    conn: &mut PgConnection,
+    key: &SigningKey,
+    origin: &str,
+    tail: &Tail,
+) -> Result<(), String> {
+    let size = tail.size();
+    let root = tail.frontier.root();
+    let note = Checkpoint::new(origin, size, root)
+        .and_then(|cp| cp.sign(key).map_err(Into::into))
+        .map_err(|e| e.to_string())?;
+    db::insert_checkpoint(conn, size, &root, &note).map_err(|e| e.to_string())
 }

@@ -129,9 +129,18 @@ impl MerkleError {
             Self::FirstLargerThanSecond { .. } => "first_larger_than_second",
             Self::FromEmptyTree => "from_empty_tree",
             Self::WrongProofLength { .. } => "wrong_proof_length",
-            Self::RootMismatch { role: RootRole::Tree, .. } => "root_mismatch",
-            Self::RootMismatch { role: RootRole::First, .. } => "first_root_mismatch",
-            Self::RootMismatch { role: RootRole::Second, .. } => "second_root_mismatch",
+            Self::RootMismatch {
+                role: RootRole::Tree,
+                ..
+            } => "root_mismatch",
+            Self::RootMismatch {
+                role: RootRole::First,
+                ..
+            } => "first_root_mismatch",
+            Self::RootMismatch {
+                role: RootRole::Second,
+                ..
+            } => "second_root_mismatch",
             Self::FetchedCount { .. } => "fetched_count",
             Self::TreeFull { .. } => "tree_full",
         }
@@ -679,3 +688,7 @@ pub fn verify_consistency(
     expect_root(RootRole::First, first_root, f_r)?;
     expect_root(RootRole::Second, second_root, s_r)
 }
+
+#[cfg(test)]
+#[path = "merkle_tests.rs"]
+mod tests;

@@ -60,10 +60,8 @@ pub async fn handle(
     let started = Instant::now();
     let endpoint = **endpoint;
     let conn = req.conn_data::<ConnInfo>().cloned();
-    let node = conn
-        .as_ref()
-        .and_then(|c| c.identity.as_ref())
-        .map(|i| i.subject.clone());
+    let identity = conn.as_ref().and_then(|c| c.identity.clone());
+    let node = identity.as_ref().map(|i| i.subject.clone());
     let mut facts = Facts {
         addressing: Addressing::default(),
         audit: rejected_message_audit(),
@@ -95,6 +93,7 @@ pub async fn handle(
     event.event_type = Some(event_type);
     event.outcome_description = description;
     event.requestor = node;
+    event.requestor_fingerprint = identity.as_ref().and_then(|i| i.fingerprint_bytes());
     event.remote_addr = req.peer_addr().map(|a| a.to_string());
     event.message_id = facts.addressing.message_id.clone();
     event.destination = Some(endpoint.path().to_owned());

@@ -258,18 +258,22 @@ pub fn echo_envelope(message_id: &str, text: &str) -> String {
 
 pub const SOAP_CT: &str = "application/soap+xml; charset=utf-8";
 
-/// One audit row: (event_id, outcome, message_id, requestor, event_type).
+/// One audit row: (event_id, outcome, message_id, sender, first event type code).
 pub type AuditRow = (String, i16, Option<String>, Option<String>, Option<String>);
 
-/// The audit rows of a test database, in commit order.
+/// The audit rows of a test database, in ledger order.
 pub fn audit_rows(url: &str) -> Vec<AuditRow> {
     use hiehub::store::schema::audit_events::dsl::*;
     let mut conn = connect(url);
-    audit_events
-        .order(seq)
-        .select((event_id, outcome, message_id, requestor, event_type))
-        .load(&mut conn)
-        .expect("audit rows")
+    let rows: Vec<(Option<String>, Option<i16>, Option<String>, Option<String>, Vec<String>)> =
+        audit_events
+            .order(seq)
+            .select((event_id, outcome, message_id, sender, event_types))
+            .load(&mut conn)
+            .expect("audit rows");
+    rows.into_iter()
+        .map(|(e, o, m, s, t)| (e.unwrap_or_default(), o.unwrap_or(-1), m, s, t.into_iter().next()))
+        .collect()
 }
 
 /// A new, empty database (no migrations) for migration tests; returns its connection string.

@@ -120,7 +120,7 @@ fn embedded_cluster_starts_stops_and_survives_kill_9() {
             "--",
             "-At",
             "-c",
-            "SELECT count(*) FROM audit_events WHERE event_type = '110120'",
+            "SELECT count(*) FROM audit_events WHERE '110120' = ANY(event_types)",
         ])
         .output()
         .unwrap();

@@ -73,14 +73,33 @@ fn every_foreign_key_has_an_index() {
 }
 
 #[test]
-fn the_audit_trail_is_append_only() {
-    let server = Server::start();
+fn the_ledger_is_append_only() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("HIEHUB_CHECKPOINT_EVERY".into(), "1".into())],
+        ..ServerOptions::default()
+    });
+    for i in 0..3 {
+        let resp = client()
+            .post(server.url("/xds/registry"))
+            .header("content-type", SOAP_CT)
+            .body(echo_envelope(&format!("urn:uuid:ao{i}"), "x"))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+    }
     let url = server.db_url.clone().unwrap();
     let mut conn = connect(&url);
     for sql in [
-        "UPDATE audit_events SET outcome = 0",
-        "DELETE FROM audit_events",
-        "TRUNCATE audit_events",
+        "UPDATE ledger_entries SET kind = 1",
+        "DELETE FROM ledger_entries",
+        "TRUNCATE ledger_entries CASCADE",
+        "UPDATE ledger_nodes SET idx = idx",
+        "DELETE FROM ledger_nodes",
+        "DELETE FROM ledger_checkpoints",
+        "TRUNCATE ledger_checkpoints",
+        "UPDATE ledger_payloads SET payload = 'x'",
+        "UPDATE ledger_payloads SET payload = NULL",
+        "DELETE FROM ledger_payloads",
     ] {
         let err = diesel::sql_query(sql).execute(&mut conn).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");

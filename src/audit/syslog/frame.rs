@@ -88,8 +88,8 @@ pub enum FrameError {
     Oversize {
         offset: u64,
         limit: usize,
-        /// The declared MSG-LEN, or the length of the over-long line up to its trailer (or up to
-        /// the end of the stream).
+        /// The declared MSG-LEN, or the length of the over-long line up to its LF or NUL (a CR
+        /// before it included), or up to the end of the stream.
         len: u64,
         framing: Framing,
         /// The first `limit` bytes of the frame.
@@ -402,6 +402,17 @@ impl FrameDecoder {
                     } else {
                         end
                     };
+                    if line_len > self.limits.max_frame_size {
+                        let head = Bytes::copy_from_slice(&self.buf[..self.limits.max_frame_size]);
+                        self.advance(end + 1);
+                        return Some(Err(FrameError::Oversize {
+                            offset,
+                            limit: self.limits.max_frame_size,
+                            len: end as u64,
+                            framing: Framing::NonTransparent,
+                            head,
+                        }));
+                    }
                     let raw = self.take(line_len);
                     self.advance(end - line_len + 1);
                     return Some(Ok(Frame {
@@ -410,7 +421,11 @@ impl FrameDecoder {
                         offset,
                     }));
                 }
-                None if self.buf.len() > self.limits.max_frame_size => {
+                // Over the limit even if the next byte is LF (a CR before it does not count).
+                None if self.buf.len() > self.limits.max_frame_size + 1
+                    || (self.buf.len() == self.limits.max_frame_size + 1
+                        && self.buf.last() != Some(&b'\r')) =>
+                {
                     self.state = State::SkipLine {
                         offset: self.consumed,
                         seen: 0,

@@ -198,8 +198,10 @@ pub enum ParseError {
     BadPri { offset: usize },
     #[error("byte {offset}: PRI {value} is above {max}")]
     PriOutOfRange { offset: usize, value: u16, max: u8 },
-    #[error("byte {offset}: the message ends inside {field}")]
+    #[error("byte {offset}: the message ends before {field} is complete")]
     UnexpectedEnd { offset: usize, field: &'static str },
+    #[error("byte {offset}: the message ends after {after}, where SP was expected")]
+    EndsAfter { offset: usize, after: &'static str },
     #[error("byte {offset}: expected SP after {after}, found 0x{found:02x}")]
     ExpectedSpace {
         offset: usize,
@@ -242,6 +244,7 @@ impl ParseError {
             | ParseError::BadPri { offset }
             | ParseError::PriOutOfRange { offset, .. }
             | ParseError::UnexpectedEnd { offset, .. }
+            | ParseError::EndsAfter { offset, .. }
             | ParseError::ExpectedSpace { offset, .. }
             | ParseError::NotPrintable { offset, .. }
             | ParseError::TooLong { offset, .. }
@@ -283,9 +286,9 @@ impl<'a> Cursor<'a> {
                 after,
                 found,
             }),
-            None => Err(ParseError::UnexpectedEnd {
+            None => Err(ParseError::EndsAfter {
                 offset: self.pos,
-                field: after,
+                after,
             }),
         }
     }
@@ -405,7 +408,7 @@ fn read_pri(c: &mut Cursor<'_>) -> Result<u8, ParseError> {
         .iter()
         .take(4)
         .position(|b| !b.is_ascii_digit())
-        .unwrap_or(c.b.len() - 1);
+        .unwrap_or(4);
     if !(1..=3).contains(&digits) || c.b.get(1 + digits) != Some(&b'>') {
         return Err(ParseError::BadPri { offset: 1 });
     }

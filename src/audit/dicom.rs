@@ -1,1 +1,0 @@
-//! DICOM audit messages (placeholder until they land).

@@ -1,1 +1,0 @@
-//! ATNA syslog transports (placeholder until they land).
