@@ -39,6 +39,48 @@ pub enum Command {
         #[command(subcommand)]
         command: CertsCommand,
     },
+    /// The ATNA ledger: verify, prove, check proofs offline.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LedgerCommand {
+    /// Re-derive every leaf, payload, chain and tree hash and check every checkpoint; exit 1 and
+    /// name the first bad entry on failure.
+    Verify {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Start from the last successfully verified checkpoint instead of entry 0.
+        #[arg(long)]
+        incremental: bool,
+        /// Verifier key to check checkpoint signatures with (default: this hub's own key).
+        #[arg(long)]
+        vkey: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print an inclusion proof (JSON) of entry SEQ against the latest checkpoint.
+    Prove {
+        #[command(flatten)]
+        common: CommonArgs,
+        seq: u64,
+    },
+    /// Check a proof printed by `prove` offline, with no database.
+    CheckProof {
+        /// The proof file (JSON), or - for standard input.
+        file: PathBuf,
+        /// The hub's verifier key, obtained independently (e.g. from /ledger/checkpoint).
+        /// Without it, the key inside the proof is used and a warning is printed.
+        #[arg(long)]
+        vkey: Option<String>,
+        /// The payload (audit message) to check against the leaf's payload hash.
+        #[arg(long)]
+        payload: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -227,6 +269,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Db { command } => db(command),
+        Command::Ledger { command } => ledger(command),
         Command::Certs {
             command:
                 CertsCommand::Dev {
@@ -318,6 +361,132 @@ fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(
                 status.code().unwrap_or(1).clamp(0, 255) as u8
             ))
+        }
+    }
+}
+
+/// This hub's verifier key, from the log key in the data directory.
+fn own_vkey(config: &Config) -> anyhow::Result<String> {
+    let path = config.ledger_key_path();
+    let pem = std::fs::read(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the ledger key {} ({e}); pass the hub's verifier key with --vkey",
+            path.display()
+        )
+    })?;
+    let key = crate::ledger::checkpoint::SigningKey::from_pem(&config.origin(), &pem)?;
+    Ok(key.vkey()?)
+}
+
+fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
+    use crate::ledger::{bundle, checkpoint::VerifierKey, verify};
+    match command {
+        LedgerCommand::Verify {
+            common,
+            incremental,
+            vkey,
+            json,
+        } => {
+            let config = load(&common, None)?;
+            let vkeys = if vkey.is_empty() {
+                vec![own_vkey(&config)?]
+            } else {
+                vkey
+            };
+            let keys = vkeys
+                .iter()
+                .map(|k| VerifierKey::parse(k))
+                .collect::<Result<Vec<_>, _>>()?;
+            let db = server::open_database(&config)?;
+            let result = (|| -> anyhow::Result<verify::Report> {
+                let mut conn = store::connect(&db.url)?;
+                store::migrate(&mut conn)?;
+                let started = chrono::Utc::now();
+                let report = verify::verify(&mut conn, &keys, incremental)?;
+                verify::record(&mut conn, &report, started)?;
+                Ok(report)
+            })();
+            db.close();
+            let report = result?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "checked entries {}..{} ({} entries, {} checkpoints) in {:.2} s ({:.0} entries/s)",
+                    report.from,
+                    report.size,
+                    report.entries_checked,
+                    report.checkpoints_checked,
+                    report.seconds,
+                    report.entries_checked as f64 / report.seconds.max(1e-9)
+                );
+                if !report.erased.is_empty() {
+                    println!("erased payloads (recorded erasures): {:?}", report.erased);
+                }
+                match &report.failure {
+                    None => println!("OK: the ledger is intact"),
+                    Some(f) => println!("FAILED: {f}"),
+                }
+            }
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        LedgerCommand::Prove { common, seq } => {
+            let config = load(&common, None)?;
+            let vkey = own_vkey(&config)?;
+            let db = server::open_database(&config)?;
+            let result = store::connect(&db.url)
+                .map_err(anyhow::Error::from)
+                .and_then(|mut c| Ok(bundle::prove(&mut c, seq, &vkey)?));
+            db.close();
+            println!("{}", serde_json::to_string_pretty(&result?)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        LedgerCommand::CheckProof {
+            file,
+            vkey,
+            payload,
+        } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)?
+            };
+            let b: bundle::InclusionBundle = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("not a proof bundle: {e}"))?;
+            let key = match vkey {
+                Some(k) => k,
+                None => {
+                    eprintln!(
+                        "warning: no --vkey given; using the key inside the proof ({}). Compare it with the hub's published key.",
+                        b.vkey
+                    );
+                    b.vkey.clone()
+                }
+            };
+            let payload = payload.map(std::fs::read).transpose()?;
+            match b.check(&key, payload.as_deref()) {
+                Ok(c) => {
+                    println!(
+                        "OK: entry {} is in {} at tree size {} (root {})",
+                        c.seq,
+                        c.origin,
+                        c.tree_size,
+                        hex::encode(c.root)
+                    );
+                    if c.payload_checked {
+                        println!("OK: the payload matches the leaf");
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    println!("FAILED: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
     }
 }

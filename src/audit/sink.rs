@@ -75,6 +75,7 @@ struct Pending {
 pub struct AuditSink {
     tx: mpsc::Sender<Pending>,
     state: Arc<SinkState>,
+    vkey: Arc<str>,
 }
 
 #[derive(Default)]
@@ -91,6 +92,10 @@ impl AuditSink {
     pub fn start(url: String, config: SinkConfig) -> Result<AuditSink, AuditError> {
         let key = SigningKey::load_or_create(&config.ledger.key_path, &config.ledger.origin)
             .map_err(|e| AuditError::Prepare(format!("ledger signing key: {e}")))?;
+        let vkey: Arc<str> = key
+            .vkey()
+            .map_err(|e| AuditError::Prepare(format!("ledger verifier key: {e}")))?
+            .into();
         let (tx, rx) = mpsc::channel(config.queue.max(1));
         let state = Arc::new(SinkState::default());
         state.alive.store(true, Ordering::SeqCst);
@@ -114,10 +119,8 @@ impl AuditSink {
                 thread_state.alive.store(false, Ordering::SeqCst);
             })
             .map_err(|e| AuditError::Prepare(format!("cannot start the audit writer: {e}")))?;
-        ready_rx
-            .recv()
-            .map_err(|_| AuditError::WriterStopped)??;
-        Ok(AuditSink { tx, state })
+        ready_rx.recv().map_err(|_| AuditError::WriterStopped)??;
+        Ok(AuditSink { tx, state, vkey })
     }
 
     /// Records hiehub's own event and waits until it is committed.
@@ -160,6 +163,11 @@ impl AuditSink {
             }
             Err(_) => false,
         }
+    }
+
+    /// This hub's checkpoint verifier key (C2SP vkey), as published at `/ledger/vkey`.
+    pub fn vkey(&self) -> &str {
+        &self.vkey
     }
 
     pub fn is_alive(&self) -> bool {
@@ -350,7 +358,8 @@ impl<'s> Writer<'s> {
         let origin = &self.config.ledger.origin;
         let result = conn
             .transaction::<_, CommitError, _>(|c| {
-                let (next, seqs) = db::append(c, tail, entries).map_err(|e| CommitError(e.to_string()))?;
+                let (next, seqs) =
+                    db::append(c, tail, entries).map_err(|e| CommitError(e.to_string()))?;
                 if checkpoint_due {
                     sign_checkpoint(c, key, origin, &next).map_err(CommitError)?;
                 }
@@ -367,7 +376,8 @@ impl<'s> Writer<'s> {
     fn checkpoint_if_due(&mut self, force: bool) {
         let grown = self.tail.size() > self.last_checkpoint.0;
         let due = grown
-            && (force || self.last_checkpoint.1.elapsed() >= self.config.ledger.checkpoint_interval);
+            && (force
+                || self.last_checkpoint.1.elapsed() >= self.config.ledger.checkpoint_interval);
         if !due {
             return;
         }

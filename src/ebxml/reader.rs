@@ -46,12 +46,15 @@ impl Path {
         Path(format!("/{}", element_qname(el)))
     }
 
-    /// The path of `el`, the `index`-th (1-based) child of this element with its name.
-    fn child(&self, el: &Element, index: usize) -> Path {
+    /// The path of `el`, the `index`-th (1-based) of `count` children of this element with
+    /// its name: `name[@id='..']` when it has an id, `name[index]` when it has siblings of the
+    /// same name, `name` otherwise.
+    fn child(&self, el: &Element, index: usize, count: usize) -> Path {
         let name = element_qname(el);
         match el.attr("id") {
             Some(id) => Path(format!("{}/{name}[@id='{id}']", self.0)),
-            None => Path(format!("{}/{name}[{index}]", self.0)),
+            None if count > 1 => Path(format!("{}/{name}[{index}]", self.0)),
+            None => Path(format!("{}/{name}", self.0)),
         }
     }
 
@@ -119,14 +122,12 @@ impl<'a> Seq<'a> {
     /// Consumes the next child whatever its name (after [`Seq::peek`]).
     pub(crate) fn take(&mut self) -> Option<Child<'a>> {
         let el = *self.children.get(self.next)?;
-        let index = self.children[..self.next]
-            .iter()
-            .filter(|e| e.local == el.local && e.ns == el.ns)
-            .count()
-            + 1;
+        let same = |e: &&&Element| e.local == el.local && e.ns == el.ns;
+        let index = self.children[..self.next].iter().filter(same).count() + 1;
+        let count = self.children.iter().filter(same).count();
         self.next += 1;
         self.expected.clear();
-        Some((el, self.path.child(el, index)))
+        Some((el, self.path.child(el, index, count)))
     }
 
     /// Zero or more consecutive `ns:local`.

@@ -202,13 +202,22 @@ impl Writer {
     }
 }
 
-/// Escapes with [`crate::xml::escape`], plus the characters a parser would normalise away:
-/// CR in text (end-of-line handling) and TAB/LF/CR in attribute values (attribute-value
-/// normalisation), written as character references so they survive a round trip.
+/// Escapes markup: in text `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`; in attribute values `&`
+/// as `&amp;` and `<`, `"` as character references. Writes as character references the
+/// characters a parser would normalise away: CR in text (end-of-line handling) and TAB, LF, CR
+/// in attribute values (attribute-value normalisation), so they survive a round trip.
+///
+/// Not [`crate::xml::escape`]: `crate::xml::parse` currently refuses the predefined entities
+/// other than `&amp;` inside attribute values (`&lt;`, `&gt;`, `&quot;`, `&apos;`), so what that
+/// function writes would not read back. Character references are read everywhere.
 fn push_escaped(out: &mut String, s: &str, attribute: bool) {
-    let escaped = crate::xml::escape(s);
-    for c in escaped.chars() {
+    for c in s.chars() {
         match c {
+            '&' => out.push_str("&amp;"),
+            '<' if attribute => out.push_str("&#60;"),
+            '<' => out.push_str("&lt;"),
+            '>' if !attribute => out.push_str("&gt;"),
+            '"' if attribute => out.push_str("&#34;"),
             '\r' => out.push_str("&#13;"),
             '\n' if attribute => out.push_str("&#10;"),
             '\t' if attribute => out.push_str("&#9;"),

@@ -81,12 +81,16 @@ struct NodeRow {
     hash: Vec<u8>,
 }
 
-impl NodeSource for PgNodes<'_> {
-    type Error = LedgerDbError;
-
-    fn nodes(&self, wanted: &[NodeId]) -> Result<Vec<Hash>, LedgerDbError> {
+impl PgNodes<'_> {
+    /// Stored hashes of `wanted` (perfect nodes; level 0 = leaf hashes), in one query. Absent
+    /// nodes are left out of the map.
+    pub fn stored(
+        &self,
+        wanted: &[NodeId],
+    ) -> Result<std::collections::HashMap<NodeId, Hash>, LedgerDbError> {
+        let mut found = std::collections::HashMap::with_capacity(wanted.len());
         if wanted.is_empty() {
-            return Ok(Vec::new());
+            return Ok(found);
         }
         let levels: Vec<i16> = wanted.iter().map(|n| i16::from(n.level)).collect();
         let idxs: Vec<i64> = wanted.iter().map(|n| i64_of(n.index)).collect();
@@ -101,12 +105,20 @@ impl NodeSource for PgNodes<'_> {
         .bind::<Array<SmallInt>, _>(&levels)
         .bind::<Array<BigInt>, _>(&idxs)
         .load(&mut **conn)?;
-        let mut found = std::collections::HashMap::with_capacity(rows.len());
         for r in rows {
             let id = NodeId::new(r.level as u8, r.idx as u64);
             let h = to_hash(|| format!("node {}/{}", r.level, r.idx), &r.hash)?;
             found.insert(id, h);
         }
+        Ok(found)
+    }
+}
+
+impl NodeSource for PgNodes<'_> {
+    type Error = LedgerDbError;
+
+    fn nodes(&self, wanted: &[NodeId]) -> Result<Vec<Hash>, LedgerDbError> {
+        let found = self.stored(wanted)?;
         wanted
             .iter()
             .map(|id| {

@@ -29,6 +29,8 @@ pub enum StoreError {
     Migration(String),
     #[error("blocking task failed: {0}")]
     Join(String),
+    #[error("ledger: {0}")]
+    Ledger(#[from] crate::ledger::db::LedgerDbError),
 }
 
 /// Runs pending migrations on one connection; returns the versions applied.

@@ -2,6 +2,7 @@
 //!
 //! Invariant: every route is bound here, so DESIGN.md's network table can be checked in one place.
 
+pub mod ledger_api;
 pub mod soap_endpoint;
 
 use std::sync::Arc;
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(wsdl)),
         );
     }
+    ledger_api::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));

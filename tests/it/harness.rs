@@ -265,14 +265,27 @@ pub type AuditRow = (String, i16, Option<String>, Option<String>, Option<String>
 pub fn audit_rows(url: &str) -> Vec<AuditRow> {
     use hiehub::store::schema::audit_events::dsl::*;
     let mut conn = connect(url);
-    let rows: Vec<(Option<String>, Option<i16>, Option<String>, Option<String>, Vec<String>)> =
-        audit_events
-            .order(seq)
-            .select((event_id, outcome, message_id, sender, event_types))
-            .load(&mut conn)
-            .expect("audit rows");
+    let rows: Vec<(
+        Option<String>,
+        Option<i16>,
+        Option<String>,
+        Option<String>,
+        Vec<String>,
+    )> = audit_events
+        .order(seq)
+        .select((event_id, outcome, message_id, sender, event_types))
+        .load(&mut conn)
+        .expect("audit rows");
     rows.into_iter()
-        .map(|(e, o, m, s, t)| (e.unwrap_or_default(), o.unwrap_or(-1), m, s, t.into_iter().next()))
+        .map(|(e, o, m, s, t)| {
+            (
+                e.unwrap_or_default(),
+                o.unwrap_or(-1),
+                m,
+                s,
+                t.into_iter().next(),
+            )
+        })
         .collect()
 }
 

@@ -475,6 +475,21 @@ fn participant_object(el: &Element, path: &Path<'_>) -> Result<ParticipantObject
         let dpath = path.child("ParticipantObjectDescription", Some(i + 1));
         descriptions.push(object_description(d, &dpath)?);
     }
+    // Older DICOM editions put these directly in ParticipantObjectIdentification.
+    const DESCRIPTION_PARTS: [&str; 6] = [
+        "MPPS",
+        "Accession",
+        "SOPClass",
+        "ParticipantObjectContainsStudy",
+        "Encrypted",
+        "Anonymized",
+    ];
+    if el
+        .elements()
+        .any(|c| DESCRIPTION_PARTS.contains(&c.local.as_str()))
+    {
+        descriptions.push(object_description(el, path)?);
+    }
     Ok(ParticipantObject {
         id_type_code,
         type_code: opt_number(

@@ -10,10 +10,10 @@
 //! Coded values missing what DICOM requires (RFC 3881 input) are completed: `codeSystemName`
 //! empty, `originalText` from `displayName`, else the code. The output validates whenever the
 //! model fits the DICOM schema, which is always so for the builders and for messages read from
-//! valid DICOM input. A model can hold three things the schema refuses, and they are written as
-//! they are rather than dropped: additional audit sources (RFC 3881 allows several), a name
-//! *and* a query on one participant object, and an EventDateTime that is not an xs:dateTime
-//! (when `time` is known, it is written instead).
+//! valid DICOM input. A model can hold four things the schema refuses, and they are written as
+//! they are rather than dropped or invented: additional audit sources (RFC 3881 allows several),
+//! a name *and* a query on one participant object, an EventDateTime that is not an xs:dateTime
+//! (when `time` is known, it is written instead), and no active participant at all.
 
 use std::fmt::Write as _;
 

@@ -434,6 +434,34 @@ fn legacy_fields_as_child_elements_and_lenient_values() {
 }
 
 #[test]
+fn legacy_description_parts_directly_in_the_object_are_collected() {
+    let m = ok(br#"<AuditMessage><EventIdentification EventActionCode="R" EventDateTime="2008-01-01T00:00:00Z" EventOutcomeIndicator="0"><EventID code="110103" codeSystemName="DCM" displayName="DICOM Instances Accessed"/></EventIdentification><ActiveParticipant UserID="ws1"/><AuditSourceIdentification AuditSourceID="pacs"/>
+<ParticipantObjectIdentification ParticipantObjectID="1.2.3" ParticipantObjectTypeCode="2" ParticipantObjectTypeCodeRole="3">
+  <ParticipantObjectIDTypeCode code="110180" codeSystemName="DCM" displayName="Study Instance UID"/>
+  <Accession Number="A1"/>
+  <SOPClass UID="1.2.840.10008.5.1.4.1.1.7" NumberOfInstances="3"/>
+</ParticipantObjectIdentification></AuditMessage>"#);
+    assert_eq!(
+        m.participant_objects[0].descriptions,
+        vec![ObjectDescription {
+            accession_numbers: vec!["A1".into()],
+            sop_classes: vec![SopClass {
+                uid: Some("1.2.840.10008.5.1.4.1.1.7".into()),
+                number_of_instances: 3,
+                instances: Vec::new(),
+            }],
+            ..ObjectDescription::default()
+        }]
+    );
+    let e = err(&String::from_utf8_lossy(&encode(&m).into_bytes())
+        .replace("NumberOfInstances=\"3\"", "NumberOfInstances=\"many\""));
+    assert!(
+        matches!(&e, DecodeError::Invalid { path, what: "NumberOfInstances", .. } if path == "AuditMessage/ParticipantObjectIdentification[1]/ParticipantObjectDescription[1]/SOPClass[1]"),
+        "{e}"
+    );
+}
+
+#[test]
 fn unparseable_time_is_kept_as_sent() {
     let m = ok(br#"<AuditMessage><EventIdentification EventDateTime="yesterday" EventOutcomeIndicator="0"><EventID csd-code="110100" codeSystemName="DCM" originalText="x"/></EventIdentification><AuditSourceIdentification AuditSourceID="s"/></AuditMessage>"#);
     assert_eq!(m.event.date_time, "yesterday");
@@ -1308,6 +1336,26 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(input in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = decode(&input);
+    }
+
+    #[test]
+    fn damaged_messages_never_panic(
+        cut in 0usize..4000,
+        flips in proptest::collection::vec((0usize..4000, any::<u8>()), 0..6),
+    ) {
+        let mut input = ours("dicom-iti18-registry-stored-query.xml");
+        for (at, byte) in flips {
+            let at = at % input.len();
+            input[at] = byte;
+        }
+        input.truncate(cut.min(input.len()));
+        if let Err(e) = decode(&input) {
+            // Every error renders, and those past the XML layer carry a position.
+            let _ = e.to_string();
+            if !matches!(e, DecodeError::Xml(_)) {
+                prop_assert!(e.position().is_some());
+            }
+        }
     }
 }
 

@@ -506,7 +506,11 @@ impl FrameDecoder {
                         }
                         _ => (None, self.take(len)),
                     };
-                    let received = if declared.is_some() { raw.len() as u64 } else { 0 };
+                    let received = if declared.is_some() {
+                        raw.len() as u64
+                    } else {
+                        0
+                    };
                     return Some(Err(FrameError::Truncated {
                         offset,
                         declared,

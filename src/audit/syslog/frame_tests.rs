@@ -119,7 +119,12 @@ fn msg_len_counts_bytes_not_characters() {
     assert_eq!(got[0].as_ref().map(|f| &f.raw[..]), Ok(HANGUL.as_bytes()));
     assert_eq!(got[1].as_ref().map(|f| &f.raw[..]), Ok(&next[..]));
     let msg = parse(&got[0].clone().map(|f| f.raw).unwrap_or_default()).map(|m| m.msg);
-    assert!(msg.is_ok_and(|m| m.ends_with("홍길동</ParticipantObjectName></ParticipantObjectIdentification></AuditMessage>".as_bytes())));
+    assert!(msg.is_ok_and(|m| {
+        m.ends_with(
+            "홍길동</ParticipantObjectName></ParticipantObjectIdentification></AuditMessage>"
+                .as_bytes(),
+        )
+    }));
 
     // A sender that counted characters instead: its frame is cut 6 bytes short, and the rest of
     // it becomes a (bad) frame of its own. The decoder follows the bytes, as it must.

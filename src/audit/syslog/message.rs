@@ -300,7 +300,11 @@ impl<'a> Cursor<'a> {
         limit: usize,
     ) -> Result<Option<String>, ParseError> {
         let start = self.pos;
-        let len = self.rest().iter().position(|&b| b == b' ').unwrap_or(self.rest().len());
+        let len = self
+            .rest()
+            .iter()
+            .position(|&b| b == b' ')
+            .unwrap_or(self.rest().len());
         let token = &self.b[start..start + len];
         if token.is_empty() {
             return Err(if self.at_end() {

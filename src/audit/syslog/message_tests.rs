@@ -60,7 +60,11 @@ fn check_dir(dir: &str, want_ok: bool) {
         .filter(|p| p.extension().is_some_and(|x| x == "syslog"))
         .collect();
     inputs.sort();
-    assert!(inputs.len() >= 10, "golden inputs missing in {}", dir.display());
+    assert!(
+        inputs.len() >= 10,
+        "golden inputs missing in {}",
+        dir.display()
+    );
     let mut failures = Vec::new();
     for input in inputs {
         let raw = Bytes::from(std::fs::read(&input).expect("input"));
@@ -151,7 +155,9 @@ fn atna_msgids_are_recognised() {
         ("IHE+RFC-3881-X", false),
         ("-", false),
     ] {
-        let m = parse(&Bytes::from(format!("<85>1 - - - - {msgid} - <AuditMessage/>")));
+        let m = parse(&Bytes::from(format!(
+            "<85>1 - - - - {msgid} - <AuditMessage/>"
+        )));
         assert_eq!(m.map(|m| m.is_audit_message()), Ok(audit), "{msgid}");
     }
 }
@@ -189,7 +195,10 @@ fn garbage_is_kept_raw_with_an_error() {
         })
     );
     assert_eq!(&got[1].0[..], b"GET / HTTP/1.1");
-    assert!(matches!(got[1].1, Err(ParseError::NoPri { found: b'G', .. })));
+    assert!(matches!(
+        got[1].1,
+        Err(ParseError::NoPri { found: b'G', .. })
+    ));
 }
 
 #[test]

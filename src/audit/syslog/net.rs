@@ -225,6 +225,7 @@ impl<I: Ingest> Connection<I> {
                     false
                 }
                 Some(Err(e)) => {
+                    eprintln!("DEBUG read error {e:?}");
                     tracing::debug!(peer = %self.peer, connection_id, error = %e, "syslog TLS read failed");
                     true
                 }

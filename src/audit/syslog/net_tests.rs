@@ -31,10 +31,7 @@ struct Gate {
 }
 
 impl Ingest for Gate {
-    fn ingest(
-        &self,
-        batch: Vec<Received>,
-    ) -> impl Future<Output = Result<(), IngestError>> + Send {
+    fn ingest(&self, batch: Vec<Received>) -> impl Future<Output = Result<(), IngestError>> + Send {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let tx = self.tx.clone();
         let mut open = self.open.clone();
@@ -72,7 +69,7 @@ impl Harness {
     /// Waits for `n` frames (20 s at most).
     async fn frames(&mut self, n: usize) -> Vec<Received> {
         let mut got = Vec::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(200);
         while got.len() < n {
             match tokio::time::timeout_at(deadline, self.batches.recv()).await {
                 Ok(Some(batch)) => got.extend(batch),
@@ -153,10 +150,17 @@ impl Pki {
     }
 }
 
-async fn start_tls(pki: &Pki, ingest: Arc<Gate>, config: ListenerConfig) -> (Listening, watch::Sender<bool>) {
+async fn start_tls(
+    pki: &Pki,
+    ingest: Arc<Gate>,
+    config: ListenerConfig,
+) -> (Listening, watch::Sender<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let (stop, stop_rx) = watch::channel(false);
-    (serve_tls(listener, pki.acceptor(), ingest, config, stop_rx), stop)
+    (
+        serve_tls(listener, pki.acceptor(), ingest, config, stop_rx),
+        stop,
+    )
 }
 
 fn octet(msg: &[u8]) -> Vec<u8> {
@@ -173,7 +177,11 @@ fn atna_samples() -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.extension().is_some_and(|x| x == "xml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 2, "ATNA samples missing in {}", dir.display());
+    assert!(
+        files.len() >= 2,
+        "ATNA samples missing in {}",
+        dir.display()
+    );
     files
         .into_iter()
         .map(|p| {
@@ -281,7 +289,11 @@ async fn atna_samples_over_tls_from_logger_and_s_client() {
     let got = h.frames(samples.len()).await;
     for (r, (name, content)) in got.iter().zip(&samples) {
         let m = r.message.as_ref().unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(&m.msg[..], &content[..], "{name}: MSG is the file, byte for byte");
+        assert_eq!(
+            &m.msg[..],
+            &content[..],
+            "{name}: MSG is the file, byte for byte"
+        );
         assert_eq!(m.msg_id.as_deref(), Some(MSGID_IHE_RFC3881));
         assert_eq!(m.app_name.as_deref(), Some("hiehub-test"));
         assert_eq!(m.pri, 10 * 8 + 5, "authpriv.notice");
@@ -311,7 +323,12 @@ async fn atna_samples_over_tls_from_logger_and_s_client() {
     let m = got[0].message.as_ref().expect("parses");
     assert_eq!(&m.msg[..], hangul);
     assert_eq!(got[0].framing, Some(Framing::NonTransparent));
-    let mut rebuilt = got[1].message.as_ref().expect("first line parses").msg.to_vec();
+    let mut rebuilt = got[1]
+        .message
+        .as_ref()
+        .expect("first line parses")
+        .msg
+        .to_vec();
     for r in &got[2..] {
         assert!(r.message.is_err(), "{r:?}");
         rebuilt.push(b'\n');
@@ -336,7 +353,14 @@ async fn atna_samples_over_udp_from_logger() {
     let (stop, stop_rx) = watch::channel(false);
     let listening = serve_udp(socket, h.gate.clone(), ListenerConfig::default(), stop_rx);
     let port = listening.local_addr().expect("addr").port().to_string();
-    let udp = ["--rfc5424", "--udp", "--server", "127.0.0.1", "--port", &port];
+    let udp = [
+        "--rfc5424",
+        "--udp",
+        "--server",
+        "127.0.0.1",
+        "--port",
+        &port,
+    ];
     let msgid = ["--msgid", MSGID_IHE_RFC3881];
     for (name, content) in atna_samples() {
         // The message as an argument: one datagram. `-S` is needed: logger's default maximum
@@ -350,7 +374,10 @@ async fn atna_samples_over_udp_from_logger() {
             .await;
         assert!(status.is_ok_and(|s| s.success()));
         let got = h.frames(1).await;
-        let m = got[0].message.as_ref().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let m = got[0]
+            .message
+            .as_ref()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(&m.msg[..], &content[..], "{name}");
         assert_eq!(m.msg_id.as_deref(), Some(MSGID_IHE_RFC3881));
         assert_eq!(got[0].transport, Transport::SyslogUdp);
@@ -441,7 +468,10 @@ async fn backpressure_stalls_the_sender_and_loses_nothing() {
         if now == last {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the sender never stalled");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sender never stalled"
+        );
         last = now;
     }
     assert!(last < total / 2, "stalled after {last} of {total} bytes");
@@ -453,7 +483,13 @@ async fn backpressure_stalls_the_sender_and_loses_nothing() {
     assert_eq!(listening.stats().bytes(), read);
 
     h.open.send_replace(true);
+    let t0 = std::time::Instant::now();
     let got = h.frames(FRAMES).await;
+    eprintln!(
+        "DEBUG drained in {:?}, calls {}",
+        t0.elapsed(),
+        h.gate.calls.load(Ordering::SeqCst)
+    );
     tokio::time::timeout(Duration::from_secs(20), writer)
         .await
         .expect("the sender finishes")
@@ -462,7 +498,10 @@ async fn backpressure_stalls_the_sender_and_loses_nothing() {
         assert_eq!(r.frame_seq, i as u64);
         assert_eq!(&r.raw[..], &frame(i)[..], "frame {i}");
         let m = r.message.as_ref().expect("parses");
-        assert_eq!(m.structured_data[0].param("n"), Some(i.to_string().as_str()));
+        assert_eq!(
+            m.structured_data[0].param("n"),
+            Some(i.to_string().as_str())
+        );
     }
     assert_eq!(listening.stats().bytes(), total);
     assert_eq!(listening.stats().frames(), FRAMES as u64);
@@ -476,7 +515,10 @@ async fn backpressure_stalls_the_sender_and_loses_nothing() {
 async fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !f() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -494,7 +536,9 @@ async fn clients_without_a_valid_certificate_are_refused_and_counted() {
         // With TLS 1.3 the client may finish its side of the handshake before the server has
         // checked its certificate; then its first read fails.
         if let Ok(mut s) = pki.connect(addr, identity).await {
-            let _ = s.write_all(&octet(b"<13>1 - - - - - - must not arrive")).await;
+            let _ = s
+                .write_all(&octet(b"<13>1 - - - - - - must not arrive"))
+                .await;
             let mut buf = [0u8; 16];
             assert!(!matches!(s.read(&mut buf).await, Ok(n) if n > 0));
         }
@@ -503,7 +547,11 @@ async fn clients_without_a_valid_certificate_are_refused_and_counted() {
         })
         .await;
     }
-    assert_eq!(pki.rejected.load(Ordering::SeqCst), 1, "the reject hook saw the foreign certificate");
+    assert_eq!(
+        pki.rejected.load(Ordering::SeqCst),
+        1,
+        "the reject hook saw the foreign certificate"
+    );
 
     // A plain-TCP sender is a failed handshake too, and the listener goes on.
     let mut tcp = TcpStream::connect(addr).await.expect("connect");
@@ -557,13 +605,21 @@ async fn garbage_and_cut_frames_over_tls_are_kept_raw_and_counted() {
     assert!(matches!(got[0].message, Err(ParseError::NoPri { .. })));
     assert!(matches!(
         &got[1].message,
-        Err(ParseError::Framing(FrameError::Oversize { len: 100, limit: 64, .. }))
+        Err(ParseError::Framing(FrameError::Oversize {
+            len: 100,
+            limit: 64,
+            ..
+        }))
     ));
     assert_eq!(got[1].raw, Bytes::from(vec![b'x'; 64]));
     assert!(got[2].is_valid());
     assert!(matches!(
         &got[3].message,
-        Err(ParseError::Framing(FrameError::Truncated { declared: Some(30), received: 13, .. }))
+        Err(ParseError::Framing(FrameError::Truncated {
+            declared: Some(30),
+            received: 13,
+            ..
+        }))
     ));
     assert_eq!(&got[3].raw[..], b"<13>1 - - cut");
     let seqs: Vec<u64> = got.iter().map(|r| r.frame_seq).collect();
