@@ -2,6 +2,7 @@
 //!
 //! Invariant: every route is bound here, so DESIGN.md's network table can be checked in one place.
 
+pub mod inspector;
 pub mod ledger_api;
 pub mod soap_endpoint;
 
@@ -73,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     }
     ledger_api::configure(cfg);
+    inspector::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
