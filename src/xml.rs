@@ -456,7 +456,7 @@ impl<'i> Parser<'i> {
                 at,
             })?;
             let value = attr
-                .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 1, |_| None)
+                .normalized_value_with(quick_xml::XmlVersion::Implicit1_0, 1, predefined_entity)
                 .map_err(|err| match err {
                     quick_xml::Error::Escape(
                         quick_xml::escape::EscapeError::UnrecognizedEntity(_, name),
@@ -541,6 +541,18 @@ impl<'i> Parser<'i> {
     }
 }
 
+/// The five predefined XML entities; everything else is undeclared (no DTD is ever read).
+fn predefined_entity(name: &str) -> Option<&'static str> {
+    match name {
+        "lt" => Some("<"),
+        "gt" => Some(">"),
+        "amp" => Some("&"),
+        "apos" => Some("'"),
+        "quot" => Some("\""),
+        _ => None,
+    }
+}
+
 /// Escapes text for element content and attribute values.
 pub fn escape(s: &str) -> Cow<'_, str> {
     quick_xml::escape::escape(s)
@@ -586,6 +598,8 @@ mod tests {
             p("<r a=\"&x;\"/>"),
             Err(XmlError::UndeclaredEntity { name, .. }) if name == "x"
         ));
+        let ok = p("<r a=\"&lt;&quot;&apos;&gt;&amp;&#65;\"/>").unwrap();
+        assert_eq!(ok.attr("a"), Some("<\"'>&A"));
     }
 
     #[test]
