@@ -402,7 +402,7 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                 let mut conn = store::connect(&db.url)?;
                 store::migrate(&mut conn)?;
                 let started = chrono::Utc::now();
-                let report = verify::verify(&mut conn, &keys, incremental)?;
+                let report = verify::verify(&db.url, &keys, incremental)?;
                 verify::record(&mut conn, &report, started)?;
                 Ok(report)
             })();

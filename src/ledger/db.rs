@@ -31,6 +31,8 @@ pub enum LedgerDbError {
     MissingNode { level: u8, index: u64 },
     #[error("entry {seq} not found")]
     NoEntry { seq: u64 },
+    #[error("database connection: {0}")]
+    Connect(String),
 }
 
 fn to_hash(what: impl FnOnce() -> String, bytes: &[u8]) -> Result<Hash, LedgerDbError> {
@@ -92,19 +94,40 @@ impl PgNodes<'_> {
         if wanted.is_empty() {
             return Ok(found);
         }
-        let levels: Vec<i16> = wanted.iter().map(|n| i16::from(n.level)).collect();
-        let idxs: Vec<i64> = wanted.iter().map(|n| i64_of(n.index)).collect();
+        let leaves: Vec<i64> = wanted
+            .iter()
+            .filter(|n| n.level == 0)
+            .map(|n| i64_of(n.index))
+            .collect();
+        let (levels, idxs): (Vec<i16>, Vec<i64>) = wanted
+            .iter()
+            .filter(|n| n.level > 0)
+            .map(|n| (i16::from(n.level), i64_of(n.index)))
+            .unzip();
         let mut conn = self.conn.borrow_mut();
-        let rows: Vec<NodeRow> = diesel::sql_query(
-            "SELECT w.level, w.idx, coalesce(n.hash, e.leaf_hash) AS hash
-               FROM unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
-               LEFT JOIN ledger_nodes n ON w.level > 0 AND n.level = w.level AND n.idx = w.idx
-               LEFT JOIN ledger_entries e ON w.level = 0 AND e.seq = w.idx
-              WHERE coalesce(n.hash, e.leaf_hash) IS NOT NULL",
-        )
-        .bind::<Array<SmallInt>, _>(&levels)
-        .bind::<Array<BigInt>, _>(&idxs)
-        .load(&mut **conn)?;
+        let mut rows: Vec<NodeRow> = Vec::new();
+        if !leaves.is_empty() {
+            rows.extend(
+                diesel::sql_query(
+                    "SELECT 0::smallint AS level, seq AS idx, leaf_hash AS hash
+                       FROM ledger_entries WHERE seq = ANY($1)",
+                )
+                .bind::<Array<BigInt>, _>(&leaves)
+                .load::<NodeRow>(&mut **conn)?,
+            );
+        }
+        if !levels.is_empty() {
+            rows.extend(
+                diesel::sql_query(
+                    "SELECT n.level, n.idx, n.hash
+                       FROM unnest($1::smallint[], $2::bigint[]) AS w(level, idx)
+                       JOIN ledger_nodes n ON n.level = w.level AND n.idx = w.idx",
+                )
+                .bind::<Array<SmallInt>, _>(&levels)
+                .bind::<Array<BigInt>, _>(&idxs)
+                .load::<NodeRow>(&mut **conn)?,
+            );
+        }
         for r in rows {
             let id = NodeId::new(r.level as u8, r.idx as u64);
             let h = to_hash(|| format!("node {}/{}", r.level, r.idx), &r.hash)?;
@@ -136,6 +159,24 @@ fn fetch_err(e: merkle::FetchError<LedgerDbError>) -> LedgerDbError {
         merkle::FetchError::Merkle(m) => LedgerDbError::Merkle(m),
         merkle::FetchError::Source(s) => s,
     }
+}
+
+/// Stored nodes of `level` with index in `[lo, hi]`, by index range (for sequential scans).
+pub fn nodes_in_range(
+    conn: &mut PgConnection,
+    level: u8,
+    lo: u64,
+    hi: u64,
+) -> Result<Vec<(u64, Hash)>, LedgerDbError> {
+    let rows: Vec<(i64, Vec<u8>)> = ledger_nodes::table
+        .filter(ledger_nodes::level.eq(i16::from(level)))
+        .filter(ledger_nodes::idx.between(i64_of(lo), i64_of(hi)))
+        .order(ledger_nodes::idx)
+        .select((ledger_nodes::idx, ledger_nodes::hash))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(i, h)| Ok((i as u64, to_hash(|| format!("node {level}/{i}"), &h)?)))
+        .collect()
 }
 
 /// Loads the writer's view of the ledger end: size, frontier and last chain hash.

@@ -97,12 +97,11 @@ fn hx(h: &[u8]) -> String {
     hex::encode(h)
 }
 
-/// Verifies the ledger. `incremental`: start from the last successful run's checkpoint.
-pub fn verify(
-    conn: &mut PgConnection,
-    keys: &[VerifierKey],
-    incremental: bool,
-) -> Result<Report, LedgerDbError> {
+/// Verifies the ledger at `url`. `incremental`: start from the last successful run's checkpoint.
+/// A second connection prefetches entries while this thread hashes and compares.
+pub fn verify(url: &str, keys: &[VerifierKey], incremental: bool) -> Result<Report, LedgerDbError> {
+    let mut conn = crate::store::connect(url).map_err(|e| LedgerDbError::Connect(e.to_string()))?;
+    let conn = &mut conn;
     let started = Instant::now();
     let checkpoints = all_checkpoints(conn)?;
     let mut report = Report::default();
@@ -137,8 +136,29 @@ pub fn verify(
     let mut expected = start;
     let mut erasures: Vec<(u64, i64)> = Vec::new();
     let mut produced_nodes: u64 = 0;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<db::StoredEntry>, LedgerDbError>>(2);
+    let mut fetch_conn =
+        crate::store::connect(url).map_err(|e| LedgerDbError::Connect(e.to_string()))?;
+    let fetch_from = expected;
+    let fetcher = std::thread::spawn(move || {
+        let mut from = fetch_from;
+        loop {
+            let chunk = db::entries(&mut fetch_conn, from, CHUNK);
+            let done = match &chunk {
+                Ok(c) => c.is_empty(),
+                Err(_) => true,
+            };
+            if let Ok(c) = &chunk {
+                from = c.last().map_or(from, |e| e.seq + 1);
+            }
+            if tx.send(chunk).is_err() || done {
+                return;
+            }
+        }
+    });
     'scan: loop {
-        let chunk = db::entries(conn, expected, CHUNK)?;
+        let Ok(chunk) = rx.recv() else { break };
+        let chunk = chunk?;
         if chunk.is_empty() {
             break;
         }
@@ -219,6 +239,8 @@ pub fn verify(
             break;
         }
     }
+    drop(rx);
+    let _ = fetcher.join();
     report.size = expected;
     if report.failure.is_none()
         && let Some(cp) = cps.next()
@@ -330,28 +352,31 @@ fn compare_nodes(
     conn: &mut PgConnection,
     computed: &[(NodeId, Hash)],
 ) -> Result<Option<Failure>, LedgerDbError> {
-    if computed.is_empty() {
-        return Ok(None);
+    // Fetch by index range per level: the nodes a chunk of leaves completes are contiguous.
+    let mut by_level: std::collections::BTreeMap<u8, Vec<(u64, Hash)>> = Default::default();
+    for (id, h) in computed {
+        by_level.entry(id.level).or_default().push((id.index, *h));
     }
-    let ids: Vec<NodeId> = computed.iter().map(|(id, _)| *id).collect();
-    let stored = db::PgNodes::new(conn).stored(&ids)?;
-    for (id, hash) in computed {
-        match stored.get(id) {
-            None => {
-                return Ok(Some(Failure::NodeMissing {
-                    level: id.level,
-                    index: id.index,
-                }));
+    for (level, nodes) in by_level {
+        let (Some(lo), Some(hi)) = (nodes.first().map(|n| n.0), nodes.last().map(|n| n.0)) else {
+            continue;
+        };
+        let stored: std::collections::HashMap<u64, Hash> = db::nodes_in_range(conn, level, lo, hi)?
+            .into_iter()
+            .collect();
+        for (index, hash) in nodes {
+            match stored.get(&index) {
+                None => return Ok(Some(Failure::NodeMissing { level, index })),
+                Some(s) if *s != hash => {
+                    return Ok(Some(Failure::NodeHash {
+                        level,
+                        index,
+                        stored: hx(s),
+                        computed: hx(&hash),
+                    }));
+                }
+                Some(_) => {}
             }
-            Some(s) if s != hash => {
-                return Ok(Some(Failure::NodeHash {
-                    level: id.level,
-                    index: id.index,
-                    stored: hx(s),
-                    computed: hx(hash),
-                }));
-            }
-            Some(_) => {}
         }
     }
     Ok(None)

@@ -49,6 +49,7 @@ pub fn connect(url: &str) -> Result<PgConnection, StoreError> {
 #[derive(Clone)]
 pub struct Db {
     pool: PgPool,
+    url: std::sync::Arc<str>,
 }
 
 impl Db {
@@ -59,7 +60,10 @@ impl Db {
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager::<PgConnection>::new(url))
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(Db { pool })
+        Ok(Db {
+            pool,
+            url: url.into(),
+        })
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
@@ -75,6 +79,11 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    /// The connection string (for work that needs its own connections, like `ledger verify`).
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// (connections open, idle) for `/metrics`.

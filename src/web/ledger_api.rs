@@ -306,11 +306,12 @@ async fn run_verify(state: web::Data<AppState>, q: web::Query<VerifyQuery>) -> H
         Ok(k) => vec![k],
         Err(e) => return internal(e),
     };
+    let url = state.db.url().to_owned();
     let r = state
         .db
         .run(move |c| {
             let started = Utc::now();
-            let report = verify::verify(c, &keys, incremental)?;
+            let report = verify::verify(&url, &keys, incremental)?;
             verify::record(c, &report, started)?;
             Ok(report)
         })
@@ -324,7 +325,13 @@ async fn run_verify(state: web::Data<AppState>, q: web::Query<VerifyQuery>) -> H
                     Outcome::SeriousFailure,
                     Transport::Internal,
                 );
-                e.event_type = Some(Code::dcm("110130", "Hash Check"));
+                // DICOM CID 403 has no security alert type for this: a private code, as
+                // dcm4chee does with 99DCM4CHEE.
+                e.event_type = Some(Code {
+                    code: "LEDGER-VERIFY".into(),
+                    system: "99HIEHUB".into(),
+                    display: "Ledger verification failed".into(),
+                });
                 e.outcome_description = Some(format!("ledger verification failed: {f}"));
                 if let Err(err) = state.sink.record(e).await {
                     tracing::error!(error = %err, "ledger verification failure not audited");

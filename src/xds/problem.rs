@@ -63,6 +63,8 @@ pub fn has_errors(problems: &[Problem]) -> bool {
 /// Every rule the `xds` conversions and checks apply, with what it checks. `{Object}` rules exist
 /// for DocumentEntry, SubmissionSet and Folder as listed.
 pub const RULES: &[(&str, &str)] = &[
+    // The message (ebRIM/ebRS 3.0 schemas)
+    ("Message.schema.valid", "the message follows the ebRIM/ebRS 3.0 and XDS.b schemas (element order, required attributes)"),
     // Submission structure (ITI TF-3 §4.1.4, §4.2.1)
     ("Submission.submissionSet.exactlyOne", "a submission holds exactly one SubmissionSet"),
     ("Submission.ids.unique", "no two objects of a submission share an id"),
@@ -216,6 +218,7 @@ mod tests {
     fn every_rule_used_in_the_sources_is_listed() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/xds");
         let prefixes = [
+            "Message.",
             "Submission.",
             "RegistryPackage.",
             "Classification.",

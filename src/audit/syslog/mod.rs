@@ -95,6 +95,17 @@ pub trait Ingest: Send + Sync + 'static {
     fn ingest(&self, batch: Vec<Received>) -> impl Future<Output = Result<(), IngestError>> + Send;
 }
 
+/// A closure is an `Ingest`: `Arc::new(move |batch| async move { ...; Ok(()) })`.
+impl<F, Fut> Ingest for F
+where
+    F: Fn(Vec<Received>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), IngestError>> + Send,
+{
+    fn ingest(&self, batch: Vec<Received>) -> impl Future<Output = Result<(), IngestError>> + Send {
+        self(batch)
+    }
+}
+
 /// Listener settings.
 #[derive(Debug, Clone)]
 pub struct ListenerConfig {
