@@ -53,4 +53,34 @@ if ((test_mode)); then
     python3 -m pip install --quiet --disable-pip-version-check zeep \
       || { echo "setup: could not install zeep: run 'python3 -m pip install zeep'" >&2; exit 1; }
   fi
+  # Browser tests (tests/it/inspector.rs): Debian's Chromium at /usr/bin/chromium, driven by npm
+  # playwright-core from tests/browser (never `npx playwright install`: no browser downloads).
+  apt_test_install() {
+    if [[ $(id -u) -eq 0 ]]; then
+      echo "setup: installing $*" >&2
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+    elif command -v sudo >/dev/null 2>&1; then
+      echo "setup: installing $* with sudo" >&2
+      sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null
+    else
+      echo "setup: missing $*. Run as root: apt-get install -y --no-install-recommends $*" >&2
+      exit 1
+    fi
+  }
+  if [[ ! -x /usr/bin/chromium ]]; then apt_test_install chromium; fi
+  if ! command -v npm >/dev/null 2>&1; then apt_test_install nodejs npm; fi
+  if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+    echo "setup: the browser tests need Node.js >= 20 (playwright-core); found $(node --version)" >&2
+    exit 1
+  fi
+  browser_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/browser" && pwd)"
+  # node_modules is stale when the lock file changed since the last `npm ci` (stamp: a copy of it).
+  if ! cmp -s "$browser_dir/package-lock.json" "$browser_dir/node_modules/.setup-package-lock.json"; then
+    echo "setup: npm ci in tests/browser (playwright-core)" >&2
+    (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+      || { echo "setup: npm ci failed in $browser_dir" >&2; exit 1; }
+    cp "$browser_dir/package-lock.json" "$browser_dir/node_modules/.setup-package-lock.json"
+  fi
 fi

@@ -217,6 +217,8 @@ fn has_member(f: &mut Findings, a: &AssociationFacts, from_set: bool, source: Lo
                 ),
                 None => {}
             },
+            // A symbolic target that resolves nowhere is reported once, above.
+            Local::Outside if !a.target_is_uuid => {}
             Local::Outside => {
                 if a.submission_set_status.is_some()
                     && submission_set_status(f, a) == Some(SubmissionSetStatus::Original)

@@ -634,7 +634,7 @@ fn parse_3164(
     let token_end = |from: usize| {
         b.get(from..)
             .and_then(|r| r.iter().position(|&c| c == b' '))
-            .map_or(b.len(), |i| from + i)
+            .map_or(b.len().max(from), |i| from + i)
     };
     let mut timestamp = None;
     let mut hostname = None;

@@ -417,6 +417,17 @@ async fn atna_samples_over_udp_from_logger() {
             .collect();
         assert_eq!(rebuilt.join(&b'\n'), content, "{name}");
     }
+    // An argument is sent as is, trailing LFs included (a shell's `"$(cat FILE)"` is what
+    // strips them, not logger).
+    let status = command("logger", "bsdutils")
+        .args(udp)
+        .args(["--", "  spaces and LFs  \n\n"])
+        .status()
+        .await;
+    assert!(status.is_ok_and(|s| s.success()));
+    let got = h.frames(1).await;
+    let m = got[0].message.as_ref().expect("parses");
+    assert_eq!(&m.msg[..], b"  spaces and LFs  \n\n");
     assert_eq!(listening.stats().udp_dropped(), 0);
     stop.send_replace(true);
     tokio::time::timeout(Duration::from_secs(5), listening.join())
@@ -459,15 +470,14 @@ async fn backpressure_stalls_the_sender_and_loses_nothing() {
         }
     });
 
-    // The sender stalls: nothing written for a while, long before the end.
+    // The sender stalls: nothing written for a second (4 samples), long before the end.
     let mut last = u64::MAX;
+    let mut unchanged = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    while unchanged < 4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
         let now = written.load(Ordering::SeqCst);
-        if now == last {
-            break;
-        }
+        unchanged = if now == last { unchanged + 1 } else { 0 };
         assert!(
             tokio::time::Instant::now() < deadline,
             "the sender never stalled"
