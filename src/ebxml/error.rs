@@ -32,7 +32,9 @@ pub enum DecodeError {
         attribute: String,
         at: Position,
     },
-    #[error("{path}: attribute '{attribute}' has the invalid value '{value}', expected {expected} (element at {at})")]
+    #[error(
+        "{path}: attribute '{attribute}' has the invalid value '{value}', expected {expected} (element at {at})"
+    )]
     InvalidAttribute {
         path: String,
         attribute: String,
@@ -44,7 +46,9 @@ pub enum DecodeError {
     #[error("{path}: text is not allowed in this element (element at {at})")]
     UnexpectedText { path: String, at: Position },
     /// MTOM content (a resolved `xop:Include`) where the schema has no binary content.
-    #[error("{path}: binary (xop:Include) content is not allowed in this element (element at {at})")]
+    #[error(
+        "{path}: binary (xop:Include) content is not allowed in this element (element at {at})"
+    )]
     UnexpectedBinary { path: String, at: Position },
     #[error("{path}: the content is not valid base64 ({reason}) (element at {at})")]
     InvalidBase64 {
@@ -54,7 +58,9 @@ pub enum DecodeError {
     },
     /// A valid ebRIM object type that XDS metadata does not use (ITI TF-3 §4.2.1), such as
     /// `rim:ClassificationNode` or `rim:Service`.
-    #[error("{path}: <{element}> objects are not part of XDS metadata (ITI TF-3 4.2.1) and are not accepted (at {at})")]
+    #[error(
+        "{path}: <{element}> objects are not part of XDS metadata (ITI TF-3 4.2.1) and are not accepted (at {at})"
+    )]
     UnsupportedObject {
         path: String,
         element: String,

@@ -7,7 +7,9 @@ use super::query::{AdhocQueryRequest, AdhocQueryResponse};
 use super::reader::{Path, element_qname, expect_root, qname};
 use super::rs::RegistryResponse;
 use super::writer::{EncodeOptions, Encoded, Writer};
-use super::xdsb::{ProvideAndRegisterDocumentSetRequest, RetrieveDocumentSetRequest, RetrieveDocumentSetResponse};
+use super::xdsb::{
+    ProvideAndRegisterDocumentSetRequest, RetrieveDocumentSetRequest, RetrieveDocumentSetResponse,
+};
 use crate::xml::Element;
 
 /// A message that is the single child of a SOAP `env:Body`.

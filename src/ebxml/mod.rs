@@ -33,16 +33,22 @@ mod tests;
 pub use error::DecodeError;
 pub use lcm::{RemoveObjectsRequest, SubmitObjectsRequest};
 pub use message::{Message, WireMessage};
-pub use query::{AdhocQuery, AdhocQueryRequest, AdhocQueryResponse, QueryExpression, ResponseOption, ReturnType};
-pub use rim::{
-    Association, Classification, ExternalIdentifier, ExtrinsicObject, Identifiable, InternationalString,
-    LocalizedString, ObjectRef, RegistryObject, RegistryObjectList, RegistryPackage, Slot, VersionInfo,
+pub use query::{
+    AdhocQuery, AdhocQueryRequest, AdhocQueryResponse, QueryExpression, ResponseOption, ReturnType,
 };
-pub use rs::{ErrorSeverity, RegistryError, RegistryErrorList, RegistryRequest, RegistryResponse, ResponseStatus};
+pub use rim::{
+    Association, Classification, ExternalIdentifier, ExtrinsicObject, Identifiable,
+    InternationalString, LocalizedString, ObjectRef, RegistryObject, RegistryObjectList,
+    RegistryPackage, Slot, VersionInfo,
+};
+pub use rs::{
+    ErrorSeverity, RegistryError, RegistryErrorList, RegistryRequest, RegistryResponse,
+    ResponseStatus,
+};
 pub use writer::{BinaryEncoding, EncodeOptions, Encoded, Writer};
 pub use xdsb::{
-    Document, DocumentRequest, DocumentResponse, ProvideAndRegisterDocumentSetRequest, RetrieveDocumentSetRequest,
-    RetrieveDocumentSetResponse,
+    Document, DocumentRequest, DocumentResponse, ProvideAndRegisterDocumentSetRequest,
+    RetrieveDocumentSetRequest, RetrieveDocumentSetResponse,
 };
 
 /// ebRIM 3.0 namespace (`rim:`).

@@ -155,10 +155,10 @@ impl<'a> Seq<'a> {
 
     /// A required `ns:local`.
     pub(crate) fn one(&mut self, ns: &str, local: &str) -> Result<Child<'a>, DecodeError> {
-        if self.peek_is(ns, local) {
-            if let Some(c) = self.take() {
-                return Ok(c);
-            }
+        if self.peek_is(ns, local)
+            && let Some(c) = self.take()
+        {
+            return Ok(c);
         }
         self.expected.push(qname(Some(ns), local));
         match self.peek() {
@@ -172,7 +172,11 @@ impl<'a> Seq<'a> {
     }
 
     /// One or more consecutive `ns:local`.
-    pub(crate) fn at_least_one(&mut self, ns: &str, local: &str) -> Result<Vec<Child<'a>>, DecodeError> {
+    pub(crate) fn at_least_one(
+        &mut self,
+        ns: &str,
+        local: &str,
+    ) -> Result<Vec<Child<'a>>, DecodeError> {
         let first = self.one(ns, local)?;
         let mut rest = self.many(ns, local);
         rest.insert(0, first);
@@ -218,7 +222,13 @@ pub(crate) fn req_attr(el: &Element, path: &Path, name: &str) -> Result<String, 
         })
 }
 
-fn invalid(el: &Element, path: &Path, name: &str, value: &str, expected: &'static str) -> DecodeError {
+fn invalid(
+    el: &Element,
+    path: &Path,
+    name: &str,
+    value: &str,
+    expected: &'static str,
+) -> DecodeError {
     DecodeError::InvalidAttribute {
         path: path.string(),
         attribute: name.to_string(),
@@ -229,12 +239,22 @@ fn invalid(el: &Element, path: &Path, name: &str, value: &str, expected: &'stati
 }
 
 /// An `xs:boolean` attribute.
-pub(crate) fn bool_attr(el: &Element, path: &Path, name: &str) -> Result<Option<bool>, DecodeError> {
+pub(crate) fn bool_attr(
+    el: &Element,
+    path: &Path,
+    name: &str,
+) -> Result<Option<bool>, DecodeError> {
     match el.attr(name).map(str::trim) {
         None => Ok(None),
         Some("true" | "1") => Ok(Some(true)),
         Some("false" | "0") => Ok(Some(false)),
-        Some(other) => Err(invalid(el, path, name, other, "an xs:boolean (true, false, 1 or 0)")),
+        Some(other) => Err(invalid(
+            el,
+            path,
+            name,
+            other,
+            "an xs:boolean (true, false, 1 or 0)",
+        )),
     }
 }
 

@@ -26,7 +26,10 @@ pub struct Slot {
 }
 
 impl Slot {
-    pub fn new(name: impl Into<String>, values: impl IntoIterator<Item = impl Into<String>>) -> Slot {
+    pub fn new(
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Slot {
         Slot {
             name: name.into(),
             slot_type: None,
@@ -197,7 +200,11 @@ impl RegistryObject {
 
     /// Reads the attributes and the `RegistryObjectType` part of the content; the caller reads
     /// the subtype's content from `seq` and ends it.
-    pub(crate) fn decode(el: &Element, path: &Path, seq: &mut Seq<'_>) -> Result<RegistryObject, DecodeError> {
+    pub(crate) fn decode(
+        el: &Element,
+        path: &Path,
+        seq: &mut Seq<'_>,
+    ) -> Result<RegistryObject, DecodeError> {
         let id = req_attr(el, path, "id")?;
         let slots = decode_slots(seq.many(RIM_NS, "Slot"))?;
         let name = seq
@@ -399,7 +406,10 @@ impl Classification {
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.start("rim:Classification");
         self.object.encode_attrs(w);
-        w.opt_attr("classificationScheme", self.classification_scheme.as_deref());
+        w.opt_attr(
+            "classificationScheme",
+            self.classification_scheme.as_deref(),
+        );
         w.attr("classifiedObject", &self.classified_object);
         w.opt_attr("classificationNode", self.classification_node.as_deref());
         w.opt_attr("nodeRepresentation", self.node_representation.as_deref());
@@ -570,7 +580,9 @@ impl RegistryObjectList {
                 "RegistryPackage" if is_rim => {
                     |c| RegistryPackage::decode(c).map(Identifiable::RegistryPackage)
                 }
-                "Association" if is_rim => |c| Association::decode(c).map(Identifiable::Association),
+                "Association" if is_rim => {
+                    |c| Association::decode(c).map(Identifiable::Association)
+                }
                 "Classification" if is_rim => {
                     |c| Classification::decode(c).map(Identifiable::Classification)
                 }

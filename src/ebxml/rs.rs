@@ -12,7 +12,8 @@ use crate::xml::Element;
 
 pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
 pub const STATUS_FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
-pub const STATUS_PARTIAL_SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess";
+pub const STATUS_PARTIAL_SUCCESS: &str =
+    "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess";
 /// The PartialSuccess status IHE defined before ebRS had one (ITI TF-3 §4.2.4.2).
 pub const STATUS_IHE_PARTIAL_SUCCESS: &str = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess";
 pub const SEVERITY_ERROR: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error";
@@ -106,7 +107,10 @@ impl RegistryError {
         w.attr("errorCode", &self.error_code);
         w.attr("codeContext", &self.code_context);
         w.opt_attr("location", self.location.as_deref());
-        w.opt_attr("severity", self.severity.as_ref().map(ErrorSeverity::as_str));
+        w.opt_attr(
+            "severity",
+            self.severity.as_ref().map(ErrorSeverity::as_str),
+        );
         w.text(&self.message);
         w.end();
     }
@@ -183,7 +187,11 @@ impl RegistryResponse {
     }
 
     /// Reads the `RegistryResponseType` part; the caller reads what its subtype adds.
-    pub(crate) fn decode_base(el: &Element, path: &Path, seq: &mut Seq<'_>) -> Result<RegistryResponse, DecodeError> {
+    pub(crate) fn decode_base(
+        el: &Element,
+        path: &Path,
+        seq: &mut Seq<'_>,
+    ) -> Result<RegistryResponse, DecodeError> {
         let status = ResponseStatus::parse(&req_attr(el, path, "status")?);
         let response_slots = match seq.opt(RS_NS, "ResponseSlotList") {
             Some((list, lpath)) => {

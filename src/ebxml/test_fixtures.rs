@@ -13,12 +13,27 @@ use crate::xml::{self, Element, Limits};
 const PLACEHOLDERS: &[(&str, &str)] = &[
     ("$XDSDocumentEntry.uniqueId", "1.42.20090805172839.1"),
     ("$XDSSubmissionSet.uniqueId", "1.42.20090805172839.2"),
-    ("$tran_doc_uuid", "urn:uuid:9b2e7f1c-3a53-4c6e-8a8e-2f0d6c1e9a11"),
+    (
+        "$tran_doc_uuid",
+        "urn:uuid:9b2e7f1c-3a53-4c6e-8a8e-2f0d6c1e9a11",
+    ),
     // An attribute value: the ampersands are written as the XML needs them.
-    ("$patientId", "c4d77e21d0dd487^^^&amp;1.3.6.1.4.1.21367.2005.3.7&amp;ISO"),
-    ("$SubmissionSet01$", "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e01"),
-    ("$AssociationHM01$", "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e02"),
-    ("$Folder01$", "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e03"),
+    (
+        "$patientId",
+        "c4d77e21d0dd487^^^&amp;1.3.6.1.4.1.21367.2005.3.7&amp;ISO",
+    ),
+    (
+        "$SubmissionSet01$",
+        "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e01",
+    ),
+    (
+        "$AssociationHM01$",
+        "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e02",
+    ),
+    (
+        "$Folder01$",
+        "urn:uuid:2f6c8a3e-0d5b-4a5f-9d3e-6a1b7c8d9e03",
+    ),
     ("$repuid$", "1.19.6.24.109.42.1"),
     ("$docuid1$", "1.42.20120430135820.36"),
     ("$docuid2$", "1.42.20120430135820.38"),
@@ -107,14 +122,19 @@ fn split_http(capture: &[u8]) -> (String, Vec<u8>) {
 fn testplan_content_type(testplan_rel: &str) -> String {
     let text = String::from_utf8_lossy(&read(testplan_rel)).into_owned();
     text.lines()
-        .find_map(|l| l.trim().strip_prefix("Content-Type:").map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Content-Type:")
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("{testplan_rel} has no Content-Type header"))
 }
 
 fn mime_body(content_type: &str, body: &[u8]) -> Element {
     let parts = mtom::decode(content_type, body, mtom::Limits::default())
         .unwrap_or_else(|e| panic!("MIME decoding failed: {e}"));
-    let mut root = xml::parse(&parts.root.body, &Limits::default()).unwrap_or_else(|e| panic!("root part: {e}"));
+    let mut root = xml::parse(&parts.root.body, &Limits::default())
+        .unwrap_or_else(|e| panic!("root part: {e}"));
     envelope::resolve_xop(&mut root, &parts).unwrap_or_else(|f| panic!("XOP: {}", f.reason));
     unwrap_envelope(root)
 }
@@ -132,7 +152,8 @@ pub(crate) fn body(rel: &str) -> Element {
     }
     let text = String::from_utf8(read(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
     let text = replace_placeholders(&text);
-    let root = xml::parse(text.as_bytes(), &Limits::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let root =
+        xml::parse(text.as_bytes(), &Limits::default()).unwrap_or_else(|e| panic!("{rel}: {e}"));
     unwrap_envelope(root)
 }
 

@@ -73,7 +73,10 @@ fn inputs(dir: &str) -> Vec<PathBuf> {
 }
 
 fn with_suffix(input: &Path, suffix: &str) -> PathBuf {
-    let stem = input.file_stem().and_then(|s| s.to_str()).unwrap_or("input");
+    let stem = input
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("input");
     input.with_file_name(format!("{stem}{suffix}"))
 }
 
@@ -93,7 +96,10 @@ fn golden_err() {
     for input in inputs("err") {
         let bytes = std::fs::read(&input).expect("read input");
         match render(&bytes) {
-            Ok(out) => panic!("{} must be refused, but decoded to:\n{out}", input.display()),
+            Ok(out) => panic!(
+                "{} must be refused, but decoded to:\n{out}",
+                input.display()
+            ),
             Err(e) => check(&e, &with_suffix(&input, ".expected.txt")),
         }
     }
@@ -118,7 +124,12 @@ fn every_xds_fixture_gets_its_golden_outcome() {
             Ok(out) => (out, ".expected.xml"),
             Err(e) => (e, ".expected.txt"),
         };
-        check(&out, &data_dir().join("fixtures").join(format!("{}{suffix}", golden_name(rel))));
+        check(
+            &out,
+            &data_dir()
+                .join("fixtures")
+                .join(format!("{}{suffix}", golden_name(rel))),
+        );
         let schema_invalid = rel.contains("element-order");
         assert_eq!(
             Message::decode(&body).is_err(),
@@ -130,12 +141,17 @@ fn every_xds_fixture_gets_its_golden_outcome() {
 
 /// `decode(encode(x)) == x` for every encoding option.
 fn assert_round_trip(m: &Message) {
-    for opts in [EncodeOptions::INLINE, EncodeOptions::PRETTY, EncodeOptions::MTOM] {
+    for opts in [
+        EncodeOptions::INLINE,
+        EncodeOptions::PRETTY,
+        EncodeOptions::MTOM,
+    ] {
         let encoded = m.to_xml(opts);
         let mut root = xml::parse(encoded.xml.as_bytes(), &Limits::default())
             .unwrap_or_else(|e| panic!("our own output is not XML ({e}):\n{}", encoded.xml));
         if opts.binary == BinaryEncoding::Mtom {
-            resolve_xop(&mut root, &as_multipart(&encoded)).expect("our xop:Include elements resolve");
+            resolve_xop(&mut root, &as_multipart(&encoded))
+                .expect("our xop:Include elements resolve");
         } else {
             assert!(encoded.attachments.is_empty());
         }
@@ -187,7 +203,8 @@ fn every_decodable_xds_fixture_round_trips() {
 #[test]
 fn golden_inputs_round_trip() {
     for input in inputs("ok") {
-        let root = xml::parse(&std::fs::read(&input).expect("read"), &Limits::default()).expect("XML");
+        let root =
+            xml::parse(&std::fs::read(&input).expect("read"), &Limits::default()).expect("XML");
         assert_round_trip(&Message::decode(&root).expect("decodes"));
     }
 }
@@ -209,7 +226,10 @@ fn inline_base64_document_is_decoded() {
     let body = test_fixtures::body("nist/xds/valid-iti41-multipart-inline-base64/body.txt");
     let pnr = ProvideAndRegisterDocumentSetRequest::decode(&body).expect("decodes");
     assert_eq!(pnr.documents[0].id, "Document01");
-    assert_eq!(&pnr.documents[0].content[..], b"This is my document.\r\n\r\nIt is great!\r\n");
+    assert_eq!(
+        &pnr.documents[0].content[..],
+        b"This is my document.\r\n\r\nIt is great!\r\n"
+    );
 }
 
 #[test]
@@ -226,7 +246,11 @@ fn mtom_encoding_returns_attachments_with_the_document_mime_type() {
         "<xdsb:Document id=\"Document01\"><xop:Include xmlns:xop=\"http://www.w3.org/2004/08/xop/include\" href=\"cid:document1@hiehub\"/></xdsb:Document>"
     ));
     let inline = pnr.to_xml(EncodeOptions::INLINE);
-    assert!(inline.xml.contains(">VGhpcyBpcyBteSBkb2N1bWVudC4NCg0KSXQgaXMgZ3JlYXQhDQo=</xdsb:Document>"));
+    assert!(
+        inline
+            .xml
+            .contains(">VGhpcyBpcyBteSBkb2N1bWVudC4NCg0KSXQgaXMgZ3JlYXQhDQo=</xdsb:Document>")
+    );
 }
 
 #[test]
@@ -267,7 +291,12 @@ fn element_order_fixture_is_refused_at_the_misplaced_slot() {
             );
             assert_eq!(
                 expected,
-                ["rim:VersionInfo", "rim:Classification", "rim:ExternalIdentifier", "rim:ContentVersionInfo"]
+                [
+                    "rim:VersionInfo",
+                    "rim:Classification",
+                    "rim:ExternalIdentifier",
+                    "rim:ContentVersionInfo"
+                ]
             );
         }
         other => panic!("{other:?}"),
@@ -286,16 +315,22 @@ fn iti43_element_order_fixture_is_refused_at_the_document_unique_id() {
 
 #[test]
 fn unknown_attributes_are_tolerated() {
-    let m = sor(r#"<rim:ObjectRef id="urn:uuid:1" ext:foo="bar" xmlns:ext="urn:x" other="1"/>"#).expect("decodes");
+    let m = sor(r#"<rim:ObjectRef id="urn:uuid:1" ext:foo="bar" xmlns:ext="urn:x" other="1"/>"#)
+        .expect("decodes");
     let Message::SubmitObjectsRequest(s) = m else {
         panic!("wrong message")
     };
-    assert_eq!(s.objects.objects, [Identifiable::ObjectRef(ObjectRef::new("urn:uuid:1"))]);
+    assert_eq!(
+        s.objects.objects,
+        [Identifiable::ObjectRef(ObjectRef::new("urn:uuid:1"))]
+    );
 }
 
 #[test]
 fn unknown_elements_are_refused() {
-    let err = sor(r#"<rim:ExtrinsicObject id="a"><x:Extra xmlns:x="urn:x"/></rim:ExtrinsicObject>"#).expect_err("refused");
+    let err =
+        sor(r#"<rim:ExtrinsicObject id="a"><x:Extra xmlns:x="urn:x"/></rim:ExtrinsicObject>"#)
+            .expect_err("refused");
     assert!(
         matches!(&err, DecodeError::UnexpectedElement { found, .. } if found == "{urn:x}Extra"),
         "{err:?}"
@@ -313,7 +348,8 @@ fn non_xds_registry_objects_are_refused_by_name() {
 
 #[test]
 fn missing_required_attributes_are_named() {
-    let err = sor(r#"<rim:Association id="a" sourceObject="s" targetObject="t"/>"#).expect_err("refused");
+    let err =
+        sor(r#"<rim:Association id="a" sourceObject="s" targetObject="t"/>"#).expect_err("refused");
     assert!(
         matches!(&err, DecodeError::MissingAttribute { attribute, path, .. }
             if attribute == "associationType" && path.ends_with("rim:Association[@id='a']")),
@@ -329,13 +365,16 @@ fn missing_required_attributes_are_named() {
 
 #[test]
 fn missing_required_elements_are_named() {
-    let err = sor(r#"<rim:ExtrinsicObject id="a"><rim:Slot name="x"/></rim:ExtrinsicObject>"#).expect_err("refused");
+    let err = sor(r#"<rim:ExtrinsicObject id="a"><rim:Slot name="x"/></rim:ExtrinsicObject>"#)
+        .expect_err("refused");
     assert!(
         matches!(&err, DecodeError::MissingElement { missing, .. } if missing == "rim:ValueList"),
         "{err:?}"
     );
-    let err = decode_str(r#"<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"/>"#)
-        .expect_err("refused");
+    let err = decode_str(
+        r#"<lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"/>"#,
+    )
+    .expect_err("refused");
     assert!(
         matches!(&err, DecodeError::MissingElement { missing, .. } if missing == "rim:RegistryObjectList"),
         "{err:?}"
@@ -353,7 +392,8 @@ fn invalid_attribute_values_are_refused() {
 
 #[test]
 fn text_in_element_only_content_is_refused() {
-    let err = sor(r#"<rim:ExtrinsicObject id="a">stray</rim:ExtrinsicObject>"#).expect_err("refused");
+    let err =
+        sor(r#"<rim:ExtrinsicObject id="a">stray</rim:ExtrinsicObject>"#).expect_err("refused");
     assert!(matches!(err, DecodeError::UnexpectedText { .. }), "{err:?}");
     // Blank text (indentation) is fine.
     sor("<rim:ExtrinsicObject id=\"a\">\n  \t</rim:ExtrinsicObject>").expect("decodes");
@@ -415,7 +455,10 @@ fn warnings_only_give_highest_severity_warning() {
         ..RegistryError::default()
     }]);
     assert_eq!(list.highest_severity, Some(ErrorSeverity::Warning));
-    assert_eq!(RegistryErrorList::new(vec![RegistryError::default()]).highest_severity, Some(ErrorSeverity::Error));
+    assert_eq!(
+        RegistryErrorList::new(vec![RegistryError::default()]).highest_severity,
+        Some(ErrorSeverity::Error)
+    );
 }
 
 #[test]
@@ -429,7 +472,10 @@ fn statuses_parse_and_print() {
     ] {
         assert_eq!(ResponseStatus::parse(s.as_str()), s);
     }
-    assert_eq!(rs::STATUS_IHE_PARTIAL_SUCCESS, "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess");
+    assert_eq!(
+        rs::STATUS_IHE_PARTIAL_SUCCESS,
+        "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess"
+    );
 }
 
 /// Text XML 1.0 can carry (no control characters but TAB, LF, CR).
@@ -438,11 +484,16 @@ fn xml_text() -> impl Strategy<Value = String> {
 }
 
 fn slot() -> impl Strategy<Value = Slot> {
-    (xml_text(), prop::option::of(xml_text()), prop::collection::vec(xml_text(), 0..3)).prop_map(|(name, slot_type, values)| Slot {
-        name,
-        slot_type,
-        values,
-    })
+    (
+        xml_text(),
+        prop::option::of(xml_text()),
+        prop::collection::vec(xml_text(), 0..3),
+    )
+        .prop_map(|(name, slot_type, values)| Slot {
+            name,
+            slot_type,
+            values,
+        })
 }
 
 fn registry_object() -> impl Strategy<Value = RegistryObject> {
@@ -450,7 +501,10 @@ fn registry_object() -> impl Strategy<Value = RegistryObject> {
         xml_text(),
         prop::option::of(xml_text()),
         prop::collection::vec(slot(), 0..3),
-        prop::option::of(prop::collection::vec((xml_text(), prop::option::of(xml_text())), 0..2)),
+        prop::option::of(prop::collection::vec(
+            (xml_text(), prop::option::of(xml_text())),
+            0..2,
+        )),
         prop::option::of((prop::option::of(xml_text()), prop::option::of(xml_text()))),
     )
         .prop_map(|(id, status, slots, name, version)| RegistryObject {
@@ -467,21 +521,29 @@ fn registry_object() -> impl Strategy<Value = RegistryObject> {
                     })
                     .collect(),
             }),
-            version_info: version.map(|(version_name, comment)| VersionInfo { version_name, comment }),
+            version_info: version.map(|(version_name, comment)| VersionInfo {
+                version_name,
+                comment,
+            }),
             ..RegistryObject::default()
         })
 }
 
 fn identifiable() -> impl Strategy<Value = Identifiable> {
     prop_oneof![
-        (registry_object(), prop::option::of(xml_text()), prop::option::of(any::<bool>())).prop_map(|(object, mime_type, is_opaque)| {
-            Identifiable::ExtrinsicObject(ExtrinsicObject {
-                object,
-                mime_type,
-                is_opaque,
-                content_version_info: None,
-            })
-        }),
+        (
+            registry_object(),
+            prop::option::of(xml_text()),
+            prop::option::of(any::<bool>())
+        )
+            .prop_map(|(object, mime_type, is_opaque)| {
+                Identifiable::ExtrinsicObject(ExtrinsicObject {
+                    object,
+                    mime_type,
+                    is_opaque,
+                    content_version_info: None,
+                })
+            }),
         (registry_object(), xml_text(), xml_text(), xml_text()).prop_map(|(object, a, s, t)| {
             Identifiable::Association(Association {
                 object,
@@ -490,22 +552,35 @@ fn identifiable() -> impl Strategy<Value = Identifiable> {
                 target_object: t,
             })
         }),
-        (registry_object(), registry_object(), xml_text(), prop::option::of(xml_text())).prop_map(|(mut object, c, target, node)| {
-            object.classifications.push(Classification {
-                object: c,
-                classification_scheme: Some("urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a".into()),
-                classified_object: target,
-                classification_node: None,
-                node_representation: node,
-            });
-            Identifiable::RegistryPackage(RegistryPackage { object, members: None })
+        (
+            registry_object(),
+            registry_object(),
+            xml_text(),
+            prop::option::of(xml_text())
+        )
+            .prop_map(|(mut object, c, target, node)| {
+                object.classifications.push(Classification {
+                    object: c,
+                    classification_scheme: Some(
+                        "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a".into(),
+                    ),
+                    classified_object: target,
+                    classification_node: None,
+                    node_representation: node,
+                });
+                Identifiable::RegistryPackage(RegistryPackage {
+                    object,
+                    members: None,
+                })
+            }),
+        (xml_text(), prop::collection::vec(slot(), 0..2)).prop_map(|(id, slots)| {
+            Identifiable::ObjectRef(ObjectRef {
+                id,
+                home: None,
+                create_replica: None,
+                slots,
+            })
         }),
-        (xml_text(), prop::collection::vec(slot(), 0..2)).prop_map(|(id, slots)| Identifiable::ObjectRef(ObjectRef {
-            id,
-            home: None,
-            create_replica: None,
-            slots,
-        })),
     ]
 }
 

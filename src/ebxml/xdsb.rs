@@ -158,12 +158,13 @@ impl WireMessage for RetrieveDocumentSetResponse {
         let mut documents = Vec::new();
         for (d, dpath) in seq.many(XDSB_NS, "DocumentResponse") {
             let mut ds = Seq::new(d, &dpath)?;
-            let opt_token = |ds: &mut Seq<'_>, local: &str| -> Result<Option<String>, DecodeError> {
-                match ds.opt(XDSB_NS, local) {
-                    Some((e, p)) => Ok(Some(token(e, &p)?)),
-                    None => Ok(None),
-                }
-            };
+            let opt_token =
+                |ds: &mut Seq<'_>, local: &str| -> Result<Option<String>, DecodeError> {
+                    match ds.opt(XDSB_NS, local) {
+                        Some((e, p)) => Ok(Some(token(e, &p)?)),
+                        None => Ok(None),
+                    }
+                };
             let home_community_id = opt_token(&mut ds, "HomeCommunityId")?;
             let (e, p) = ds.one(XDSB_NS, "RepositoryUniqueId")?;
             let repository_unique_id = token(e, &p)?;

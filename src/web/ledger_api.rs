@@ -23,7 +23,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/ledger/consistency", web::get().to(consistency))
         .route("/api/ledger/verify", web::post().to(run_verify))
         .route("/api/ledger/verifications", web::get().to(verifications))
-        .route("/api/audit", web::get().to(search));
+        .route("/api/audit", web::get().to(search))
+        .route("/api/openapi.json", web::get().to(openapi));
+}
+
+/// The OpenAPI description of this API (`docs/openapi.json`, embedded).
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(OPENAPI)
 }
 
 fn problem(status: actix_web::http::StatusCode, message: impl std::fmt::Display) -> HttpResponse {

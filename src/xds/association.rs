@@ -148,7 +148,10 @@ mod tests {
             AssociationType::parse("urn:ihe:iti:2007:AssociationType:XFRM"),
             Some(AssociationType::Xfrm)
         );
-        assert_eq!(SubmissionSetStatus::parse("Reference"), Some(SubmissionSetStatus::Reference));
+        assert_eq!(
+            SubmissionSetStatus::parse("Reference"),
+            Some(SubmissionSetStatus::Reference)
+        );
         assert_eq!(SubmissionSetStatus::parse("original"), None);
     }
 }

@@ -32,11 +32,17 @@ pub trait PatientRegistry {
 pub fn codes_of(s: &Submission) -> Vec<(CodeScheme, &Code, String)> {
     let mut out = Vec::new();
     for d in &s.documents {
-        let ctx = format!("DocumentEntry '{}' (uniqueId {})", d.entry_uuid, d.unique_id);
+        let ctx = format!(
+            "DocumentEntry '{}' (uniqueId {})",
+            d.entry_uuid, d.unique_id
+        );
         for (scheme, code) in [
             (CodeScheme::ClassCode, &d.class_code),
             (CodeScheme::FormatCode, &d.format_code),
-            (CodeScheme::HealthcareFacilityTypeCode, &d.healthcare_facility_type_code),
+            (
+                CodeScheme::HealthcareFacilityTypeCode,
+                &d.healthcare_facility_type_code,
+            ),
             (CodeScheme::PracticeSettingCode, &d.practice_setting_code),
             (CodeScheme::TypeCode, &d.type_code),
         ] {
@@ -47,17 +53,28 @@ pub fn codes_of(s: &Submission) -> Vec<(CodeScheme, &Code, String)> {
                 .iter()
                 .map(|c| (CodeScheme::ConfidentialityCode, c, ctx.clone())),
         );
-        out.extend(d.event_codes.iter().map(|c| (CodeScheme::EventCode, c, ctx.clone())));
+        out.extend(
+            d.event_codes
+                .iter()
+                .map(|c| (CodeScheme::EventCode, c, ctx.clone())),
+        );
     }
     let set = &s.submission_set;
     out.push((
         CodeScheme::ContentTypeCode,
         &set.content_type_code,
-        format!("SubmissionSet '{}' (uniqueId {})", set.entry_uuid, set.unique_id),
+        format!(
+            "SubmissionSet '{}' (uniqueId {})",
+            set.entry_uuid, set.unique_id
+        ),
     ));
     for f in &s.folders {
         let ctx = format!("Folder '{}' (uniqueId {})", f.entry_uuid, f.unique_id);
-        out.extend(f.code_list.iter().map(|c| (CodeScheme::FolderCode, c, ctx.clone())));
+        out.extend(
+            f.code_list
+                .iter()
+                .map(|c| (CodeScheme::FolderCode, c, ctx.clone())),
+        );
     }
     out
 }
@@ -88,8 +105,14 @@ pub fn check_affinity_domain(
         if !codes.knows_mime_type(&d.mime_type) {
             f.metadata(
                 "DocumentEntry.mimeType.inAffinityDomain",
-                &format!("DocumentEntry '{}' (uniqueId {})", d.entry_uuid, d.unique_id),
-                format!("mimeType '{}' is not accepted in the affinity domain", d.mime_type),
+                &format!(
+                    "DocumentEntry '{}' (uniqueId {})",
+                    d.entry_uuid, d.unique_id
+                ),
+                format!(
+                    "mimeType '{}' is not accepted in the affinity domain",
+                    d.mime_type
+                ),
             );
         }
     }
@@ -99,8 +122,14 @@ pub fn check_affinity_domain(
             ErrorCode::XDSUnknownPatientId,
             Severity::Error,
             "Submission.patientId.known",
-            &format!("SubmissionSet '{}' (uniqueId {})", set.entry_uuid, set.unique_id),
-            format!("patientId {} is not known in the affinity domain", set.patient_id),
+            &format!(
+                "SubmissionSet '{}' (uniqueId {})",
+                set.entry_uuid, set.unique_id
+            ),
+            format!(
+                "patientId {} is not known in the affinity domain",
+                set.patient_id
+            ),
         );
     }
     f.problems

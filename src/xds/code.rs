@@ -16,7 +16,11 @@ pub struct Code {
 }
 
 impl Code {
-    pub fn new(code: impl Into<String>, scheme: impl Into<String>, display: impl Into<String>) -> Code {
+    pub fn new(
+        code: impl Into<String>,
+        scheme: impl Into<String>,
+        display: impl Into<String>,
+    ) -> Code {
         Code {
             code: code.into(),
             scheme: scheme.into(),
@@ -59,7 +63,9 @@ impl CodeScheme {
             CodeScheme::ConfidentialityCode => v::DOCUMENT_ENTRY_CONFIDENTIALITY_CODE,
             CodeScheme::EventCode => v::DOCUMENT_ENTRY_EVENT_CODE,
             CodeScheme::FormatCode => v::DOCUMENT_ENTRY_FORMAT_CODE,
-            CodeScheme::HealthcareFacilityTypeCode => v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE,
+            CodeScheme::HealthcareFacilityTypeCode => {
+                v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE
+            }
             CodeScheme::PracticeSettingCode => v::DOCUMENT_ENTRY_PRACTICE_SETTING_CODE,
             CodeScheme::TypeCode => v::DOCUMENT_ENTRY_TYPE_CODE,
             CodeScheme::ContentTypeCode => v::SUBMISSION_SET_CONTENT_TYPE_CODE,
@@ -95,7 +101,9 @@ impl CodeScheme {
             CodeScheme::ConfidentialityCode => "DocumentEntry.confidentialityCode.inAffinityDomain",
             CodeScheme::EventCode => "DocumentEntry.eventCodeList.inAffinityDomain",
             CodeScheme::FormatCode => "DocumentEntry.formatCode.inAffinityDomain",
-            CodeScheme::HealthcareFacilityTypeCode => "DocumentEntry.healthcareFacilityTypeCode.inAffinityDomain",
+            CodeScheme::HealthcareFacilityTypeCode => {
+                "DocumentEntry.healthcareFacilityTypeCode.inAffinityDomain"
+            }
             CodeScheme::PracticeSettingCode => "DocumentEntry.practiceSettingCode.inAffinityDomain",
             CodeScheme::TypeCode => "DocumentEntry.typeCode.inAffinityDomain",
             CodeScheme::ContentTypeCode => "SubmissionSet.contentTypeCode.inAffinityDomain",
@@ -111,9 +119,15 @@ mod tests {
     #[test]
     fn schemes_map_both_ways() {
         for s in CodeScheme::ALL {
-            assert_eq!(CodeScheme::from_classification_scheme(s.classification_scheme()), Some(s));
+            assert_eq!(
+                CodeScheme::from_classification_scheme(s.classification_scheme()),
+                Some(s)
+            );
             assert!(super::super::problem::is_rule(s.rule_in_affinity_domain()));
         }
-        assert_eq!(CodeScheme::from_classification_scheme(v::DOCUMENT_ENTRY_AUTHOR), None);
+        assert_eq!(
+            CodeScheme::from_classification_scheme(v::DOCUMENT_ENTRY_AUTHOR),
+            None
+        );
     }
 }

@@ -41,7 +41,9 @@ pub struct DtmTime {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DtmError {
-    #[error("'{0}' is not a DTM: expected 4, 6, 8, 10, 12 or 14 digits (YYYY[MM[DD[hh[mm[ss]]]]], UTC, no offset)")]
+    #[error(
+        "'{0}' is not a DTM: expected 4, 6, 8, 10, 12 or 14 digits (YYYY[MM[DD[hh[mm[ss]]]]], UTC, no offset)"
+    )]
     Shape(String),
     #[error("'{0}' is not a DTM: no such date or time")]
     OutOfRange(String),
@@ -92,7 +94,9 @@ impl DtmTime {
     pub fn end_exclusive(&self) -> NaiveDateTime {
         let s = self.start;
         let next = match self.precision {
-            Precision::Year => NaiveDate::from_ymd_opt(s.year() + 1, 1, 1).map(|d| d.and_time(NaiveTime::MIN)),
+            Precision::Year => {
+                NaiveDate::from_ymd_opt(s.year() + 1, 1, 1).map(|d| d.and_time(NaiveTime::MIN))
+            }
             Precision::Month => {
                 let (y, m) = if s.month() == 12 {
                     (s.year() + 1, 1)
@@ -136,10 +140,20 @@ mod tests {
 
     #[test]
     fn every_precision_parses_and_prints_back() {
-        for s in ["2005", "200512", "20051224", "2005122408", "200512240800", "20051224080059"] {
+        for s in [
+            "2005",
+            "200512",
+            "20051224",
+            "2005122408",
+            "200512240800",
+            "20051224080059",
+        ] {
             assert_eq!(DtmTime::parse(s).expect(s).to_string(), s);
         }
-        assert_eq!(DtmTime::parse("20051224").expect("ok").precision(), Precision::Day);
+        assert_eq!(
+            DtmTime::parse("20051224").expect("ok").precision(),
+            Precision::Day
+        );
     }
 
     #[test]
@@ -157,11 +171,28 @@ mod tests {
 
     #[test]
     fn refused_shapes_and_dates() {
-        for s in ["", "05", "20051", "2005-12-24", "20051224080000.123", "20051224080000+0100", "200a"] {
+        for s in [
+            "",
+            "05",
+            "20051",
+            "2005-12-24",
+            "20051224080000.123",
+            "20051224080000+0100",
+            "200a",
+        ] {
             assert!(matches!(DtmTime::parse(s), Err(DtmError::Shape(_))), "{s}");
         }
-        for s in ["200513", "20050230", "2005122425", "200512242460", "20051224235960"] {
-            assert!(matches!(DtmTime::parse(s), Err(DtmError::OutOfRange(_))), "{s}");
+        for s in [
+            "200513",
+            "20050230",
+            "2005122425",
+            "200512242460",
+            "20051224235960",
+        ] {
+            assert!(
+                matches!(DtmTime::parse(s), Err(DtmError::OutOfRange(_))),
+                "{s}"
+            );
         }
     }
 }

@@ -125,8 +125,14 @@ mod tests {
         for &c in ErrorCode::ALL {
             assert_eq!(ErrorCode::parse(c.as_str()), Some(c));
         }
-        assert_eq!(ErrorCode::XDSPatientIdDoesNotMatch.as_str(), "XDSPatientIdDoesNotMatch");
-        assert_eq!(ErrorCode::ReferencesExistException.to_string(), "ReferencesExistException");
+        assert_eq!(
+            ErrorCode::XDSPatientIdDoesNotMatch.as_str(),
+            "XDSPatientIdDoesNotMatch"
+        );
+        assert_eq!(
+            ErrorCode::ReferencesExistException.to_string(),
+            "ReferencesExistException"
+        );
         assert_eq!(ErrorCode::parse("XDSUnreferencedObjectException"), None);
     }
 }

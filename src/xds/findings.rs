@@ -44,7 +44,13 @@ impl Findings {
 
     /// A metadata error, with the code of the transaction ([`SubmissionKind::metadata_error`]).
     pub fn metadata(&mut self, rule: &'static str, context: &str, message: impl Into<String>) {
-        self.push(self.kind.metadata_error(), Severity::Error, rule, context, message);
+        self.push(
+            self.kind.metadata_error(),
+            Severity::Error,
+            rule,
+            context,
+            message,
+        );
     }
 
     /// Metadata not kept (a warning).

@@ -471,22 +471,22 @@ fn read_codes(
         .copied()
         .filter(|c| c.classification_scheme.as_deref().map(str::trim) == Some(scheme))
         .collect();
-    if of_scheme.is_empty() {
-        if let Some(rule) = required_rule {
-            required_missing(f, rule, context, attribute);
-        }
+    if of_scheme.is_empty()
+        && let Some(rule) = required_rule
+    {
+        required_missing(f, rule, context, attribute);
     }
-    if of_scheme.len() > 1 {
-        if let Some(rule) = single_rule {
-            f.metadata(
-                rule,
-                context,
-                format!(
-                    "{attribute} is given {} times, at most once is allowed",
-                    of_scheme.len()
-                ),
-            );
-        }
+    if of_scheme.len() > 1
+        && let Some(rule) = single_rule
+    {
+        f.metadata(
+            rule,
+            context,
+            format!(
+                "{attribute} is given {} times, at most once is allowed",
+                of_scheme.len()
+            ),
+        );
     }
     of_scheme
         .into_iter()

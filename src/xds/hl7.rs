@@ -109,12 +109,16 @@ mod tests {
 
     #[test]
     fn xcn_parts() {
-        let x = Xcn::parse("11111111^Wiseman^Bernard^^Sr.^Dr.^^^&1.3.5.35.1.4436.7&ISO").expect("xcn");
+        let x =
+            Xcn::parse("11111111^Wiseman^Bernard^^Sr.^Dr.^^^&1.3.5.35.1.4436.7&ISO").expect("xcn");
         assert_eq!(x.id.as_deref(), Some("11111111"));
         assert_eq!(x.family_name.as_deref(), Some("Wiseman"));
         assert_eq!(x.given_name.as_deref(), Some("Bernard"));
         assert_eq!(x.assigning_authority.as_deref(), Some("1.3.5.35.1.4436.7"));
-        assert_eq!(x.to_string(), "11111111^Wiseman^Bernard^^Sr.^Dr.^^^&1.3.5.35.1.4436.7&ISO");
+        assert_eq!(
+            x.to_string(),
+            "11111111^Wiseman^Bernard^^Sr.^Dr.^^^&1.3.5.35.1.4436.7&ISO"
+        );
         let name_only = Xcn::parse("^Smitty^Gerald^^^").expect("xcn");
         assert_eq!(name_only.id, None);
         assert!(name_only.has_id_or_name());

@@ -52,7 +52,9 @@ pub use document_entry::{DocumentEntry, DocumentEntryType};
 pub use dtm::{DtmTime, Precision};
 pub use error_code::ErrorCode;
 pub use folder::Folder;
-pub use from_ebxml::{decode_failure, submission_from_provide_and_register, submission_from_register};
+pub use from_ebxml::{
+    decode_failure, submission_from_provide_and_register, submission_from_register,
+};
 pub use hl7::{Xcn, Xon};
 pub use object_id::{RegistryObjectId, Uuid};
 pub use oid::Oid;

@@ -56,7 +56,8 @@ impl RegistryObjectId {
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 impl fmt::Display for RegistryObjectId {
@@ -97,9 +98,13 @@ mod tests {
 
     #[test]
     fn uuid_and_symbolic_ids() {
-        let u = RegistryObjectId::parse("urn:uuid:AABBCCDD-bdda-424e-8c96-df4873be8501").expect("uuid");
+        let u =
+            RegistryObjectId::parse("urn:uuid:AABBCCDD-bdda-424e-8c96-df4873be8501").expect("uuid");
         assert!(u.is_uuid());
-        assert_eq!(u.to_string(), "urn:uuid:aabbccdd-bdda-424e-8c96-df4873be8501");
+        assert_eq!(
+            u.to_string(),
+            "urn:uuid:aabbccdd-bdda-424e-8c96-df4873be8501"
+        );
         assert_eq!(
             RegistryObjectId::parse("Document01"),
             Ok(RegistryObjectId::Symbolic("Document01".into()))
@@ -110,7 +115,9 @@ mod tests {
         );
         assert_eq!(
             RegistryObjectId::parse("urn:uuid:aabbccddbdda424e8c96df4873be8501"),
-            Err(ObjectIdError::BadUuid("urn:uuid:aabbccddbdda424e8c96df4873be8501".into()))
+            Err(ObjectIdError::BadUuid(
+                "urn:uuid:aabbccddbdda424e8c96df4873be8501".into()
+            ))
         );
         assert_eq!(RegistryObjectId::parse(" "), Err(ObjectIdError::Empty));
     }

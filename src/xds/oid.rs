@@ -19,7 +19,11 @@ pub enum OidError {
     #[error("'{0}' is not an OID: empty")]
     Empty(String),
     #[error("'{value}' is not an OID: character '{found}' at position {at} (only digits and dots)")]
-    Character { value: String, found: char, at: usize },
+    Character {
+        value: String,
+        found: char,
+        at: usize,
+    },
     #[error("'{0}' is not an OID: an arc is empty (leading, trailing or double dot)")]
     EmptyArc(String),
     #[error("'{0}' is not an OID: it needs at least two arcs")]
@@ -33,7 +37,10 @@ impl Oid {
         if s.is_empty() {
             return Err(OidError::Empty(s.to_string()));
         }
-        if let Some((at, found)) = s.char_indices().find(|(_, c)| !(c.is_ascii_digit() || *c == '.')) {
+        if let Some((at, found)) = s
+            .char_indices()
+            .find(|(_, c)| !(c.is_ascii_digit() || *c == '.'))
+        {
             return Err(OidError::Character {
                 value: s.to_string(),
                 found,
@@ -87,7 +94,12 @@ mod tests {
 
     #[test]
     fn valid_oids() {
-        for s in ["1.2", "1.3.6.1.4.1.21367.2005.3.7", "2.16.840.1.113883.6.1", "0.0"] {
+        for s in [
+            "1.2",
+            "1.3.6.1.4.1.21367.2005.3.7",
+            "2.16.840.1.113883.6.1",
+            "0.0",
+        ] {
             assert_eq!(Oid::parse(s).map(|o| o.to_string()), Ok(s.to_string()));
         }
         let nist = Oid::parse("1.3.6.1.4.1.21367.2009.1.2.182.097130838507401").expect("lenient");
@@ -99,11 +111,21 @@ mod tests {
     #[test]
     fn invalid_oids() {
         assert!(matches!(Oid::parse(""), Err(OidError::Empty(_))));
-        assert!(matches!(Oid::parse("1.2.a"), Err(OidError::Character { found: 'a', at: 4, .. })));
+        assert!(matches!(
+            Oid::parse("1.2.a"),
+            Err(OidError::Character {
+                found: 'a',
+                at: 4,
+                ..
+            })
+        ));
         assert!(matches!(Oid::parse("1..2"), Err(OidError::EmptyArc(_))));
         assert!(matches!(Oid::parse("1.2."), Err(OidError::EmptyArc(_))));
         assert!(matches!(Oid::parse("12"), Err(OidError::OneArc(_))));
         assert!(matches!(Oid::parse("3.2"), Err(OidError::FirstArc(_))));
-        assert!(matches!(Oid::parse("urn:oid:1.2"), Err(OidError::Character { .. })));
+        assert!(matches!(
+            Oid::parse("urn:oid:1.2"),
+            Err(OidError::Character { .. })
+        ));
     }
 }

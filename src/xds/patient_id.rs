@@ -24,7 +24,9 @@ pub enum PatientIdError {
     EmptyId(String),
     #[error("'{0}' is not a CX patient id: components 2 and 3 must be empty")]
     ExtraComponents(String),
-    #[error("'{0}' is not a CX patient id: nothing may follow the assigning authority (component 4)")]
+    #[error(
+        "'{0}' is not a CX patient id: nothing may follow the assigning authority (component 4)"
+    )]
     TrailingComponents(String),
     #[error("'{0}' is not a CX patient id: the assigning authority (component 4) must be &OID&ISO")]
     Authority(String),
@@ -112,7 +114,10 @@ mod tests {
         assert_eq!(p.id, "SR7");
         assert_eq!(p.authority.as_str(), "1.2.260");
         // Empty trailing components are tolerated and dropped.
-        assert_eq!(PatientId::parse("a^^^&1.2&ISO^").expect("ok").to_string(), "a^^^&1.2&ISO");
+        assert_eq!(
+            PatientId::parse("a^^^&1.2&ISO^").expect("ok").to_string(),
+            "a^^^&1.2&ISO"
+        );
     }
 
     #[test]
@@ -125,12 +130,33 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_affinity_domain_id() {
-        assert!(matches!(PatientId::parse("^^^&1.2&ISO"), Err(PatientIdError::EmptyId(_))));
-        assert!(matches!(PatientId::parse("abc"), Err(PatientIdError::Authority(_))));
-        assert!(matches!(PatientId::parse("a^1^^&1.2&ISO"), Err(PatientIdError::ExtraComponents(_))));
-        assert!(matches!(PatientId::parse("a^^^&1.2&ISO^PI"), Err(PatientIdError::TrailingComponents(_))));
-        assert!(matches!(PatientId::parse("a^^^&1.2&DNS"), Err(PatientIdError::Authority(_))));
-        assert!(matches!(PatientId::parse("a^^^1.2"), Err(PatientIdError::Authority(_))));
-        assert!(matches!(PatientId::parse("a^^^&x.y&ISO"), Err(PatientIdError::AuthorityOid { .. })));
+        assert!(matches!(
+            PatientId::parse("^^^&1.2&ISO"),
+            Err(PatientIdError::EmptyId(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("abc"),
+            Err(PatientIdError::Authority(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("a^1^^&1.2&ISO"),
+            Err(PatientIdError::ExtraComponents(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("a^^^&1.2&ISO^PI"),
+            Err(PatientIdError::TrailingComponents(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("a^^^&1.2&DNS"),
+            Err(PatientIdError::Authority(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("a^^^1.2"),
+            Err(PatientIdError::Authority(_))
+        ));
+        assert!(matches!(
+            PatientId::parse("a^^^&x.y&ISO"),
+            Err(PatientIdError::AuthorityOid { .. })
+        ));
     }
 }

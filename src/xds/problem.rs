@@ -64,107 +64,350 @@ pub fn has_errors(problems: &[Problem]) -> bool {
 /// for DocumentEntry, SubmissionSet and Folder as listed.
 pub const RULES: &[(&str, &str)] = &[
     // The message (ebRIM/ebRS 3.0 schemas)
-    ("Message.schema.valid", "the message follows the ebRIM/ebRS 3.0 and XDS.b schemas (element order, required attributes)"),
+    (
+        "Message.schema.valid",
+        "the message follows the ebRIM/ebRS 3.0 and XDS.b schemas (element order, required attributes)",
+    ),
     // Submission structure (ITI TF-3 §4.1.4, §4.2.1)
-    ("Submission.submissionSet.exactlyOne", "a submission holds exactly one SubmissionSet"),
-    ("Submission.ids.unique", "no two objects of a submission share an id"),
-    ("Submission.uniqueIds.unique", "no two DocumentEntries, Folders or SubmissionSets of a submission share a uniqueId"),
-    ("Submission.patientId.consistent", "DocumentEntries and Folders carry the SubmissionSet's patientId"),
-    ("Submission.patientId.known", "the patientId is known in the affinity domain (hook: PatientRegistry)"),
-    ("Submission.onDemand.notAllowed", "ITI-41/42 register Stable DocumentEntries only"),
-    ("RegistryPackage.kind.known", "a RegistryPackage is classified as exactly one of SubmissionSet or Folder"),
-    ("Classification.classifiedObject.resolves", "a top-level Classification classifies an object of the submission"),
-    ("Classification.classifiedObject.matchesParent", "a nested Classification classifies its parent"),
-    ("Classification.scheme.known", "classifications of an unknown scheme are not kept (XDSExtraMetadataNotSaved)"),
-    ("ExternalIdentifier.registryObject.resolves", "a top-level ExternalIdentifier identifies an object of the submission"),
-    ("ExternalIdentifier.registryObject.matchesParent", "a nested ExternalIdentifier identifies its parent"),
-    ("ExternalIdentifier.scheme.known", "identifiers of an unknown scheme are not kept (XDSExtraMetadataNotSaved)"),
+    (
+        "Submission.submissionSet.exactlyOne",
+        "a submission holds exactly one SubmissionSet",
+    ),
+    (
+        "Submission.ids.unique",
+        "no two objects of a submission share an id",
+    ),
+    (
+        "Submission.uniqueIds.unique",
+        "no two DocumentEntries, Folders or SubmissionSets of a submission share a uniqueId",
+    ),
+    (
+        "Submission.patientId.consistent",
+        "DocumentEntries and Folders carry the SubmissionSet's patientId",
+    ),
+    (
+        "Submission.patientId.known",
+        "the patientId is known in the affinity domain (hook: PatientRegistry)",
+    ),
+    (
+        "Submission.onDemand.notAllowed",
+        "ITI-41/42 register Stable DocumentEntries only",
+    ),
+    (
+        "RegistryPackage.kind.known",
+        "a RegistryPackage is classified as exactly one of SubmissionSet or Folder",
+    ),
+    (
+        "Classification.classifiedObject.resolves",
+        "a top-level Classification classifies an object of the submission",
+    ),
+    (
+        "Classification.classifiedObject.matchesParent",
+        "a nested Classification classifies its parent",
+    ),
+    (
+        "Classification.scheme.known",
+        "classifications of an unknown scheme are not kept (XDSExtraMetadataNotSaved)",
+    ),
+    (
+        "ExternalIdentifier.registryObject.resolves",
+        "a top-level ExternalIdentifier identifies an object of the submission",
+    ),
+    (
+        "ExternalIdentifier.registryObject.matchesParent",
+        "a nested ExternalIdentifier identifies its parent",
+    ),
+    (
+        "ExternalIdentifier.scheme.known",
+        "identifiers of an unknown scheme are not kept (XDSExtraMetadataNotSaved)",
+    ),
     // Documents of ITI-41 (ITI TF-2b §3.41.4.1.3)
-    ("DocumentEntry.document.present", "each DocumentEntry of an ITI-41 submission has its document"),
-    ("Document.metadata.present", "each document of an ITI-41 submission has its DocumentEntry"),
-    ("Document.id.unique", "no two documents of an ITI-41 submission share an id"),
-    ("DocumentEntry.hash.matchesDocument", "a submitted hash is the SHA-1 of the document"),
-    ("DocumentEntry.size.matchesDocument", "a submitted size is the document's length"),
+    (
+        "DocumentEntry.document.present",
+        "each DocumentEntry of an ITI-41 submission has its document",
+    ),
+    (
+        "Document.metadata.present",
+        "each document of an ITI-41 submission has its DocumentEntry",
+    ),
+    (
+        "Document.id.unique",
+        "no two documents of an ITI-41 submission share an id",
+    ),
+    (
+        "DocumentEntry.hash.matchesDocument",
+        "a submitted hash is the SHA-1 of the document",
+    ),
+    (
+        "DocumentEntry.size.matchesDocument",
+        "a submitted size is the document's length",
+    ),
     // Associations (ITI TF-3 §4.2.2)
-    ("Association.associationType.known", "the association type is one of ITI TF-3 §4.2.2"),
-    ("Association.associationType.allowed", "metadata-update association types belong to ITI-57, not ITI-41/42"),
-    ("Association.entryUUID.format", "an id that starts urn:uuid: is a UUID"),
-    ("Association.sourceObject.resolves", "a symbolic sourceObject names an object of the submission"),
-    ("Association.targetObject.resolves", "a symbolic targetObject names an object of the submission"),
-    ("Association.sourceObject.format", "a sourceObject that starts urn:uuid: is a UUID"),
-    ("Association.targetObject.format", "a targetObject that starts urn:uuid: is a UUID"),
-    ("Association.HasMember.source.valid", "HasMember goes from the SubmissionSet or a Folder"),
-    ("Association.HasMember.target.valid", "HasMember from a Folder targets a DocumentEntry; from the SubmissionSet a DocumentEntry, Folder or Association"),
-    ("Association.HasMember.SubmissionSetStatus.required", "SubmissionSet-HasMember-DocumentEntry carries SubmissionSetStatus"),
-    ("Association.HasMember.SubmissionSetStatus.valid", "SubmissionSetStatus is Original or Reference, single-valued"),
-    ("Association.HasMember.SubmissionSetStatus.consistent", "Original targets a DocumentEntry of the submission, Reference one already registered"),
-    ("Association.relationship.sourceInSubmission", "RPLC, XFRM, APND, XFRM_RPLC and signs go from a DocumentEntry of the submission"),
-    ("Association.relationship.targetRegistered", "RPLC, XFRM, APND and XFRM_RPLC target a DocumentEntry already registered"),
-    ("DocumentEntry.submissionSetMembership.required", "each DocumentEntry is a member of the SubmissionSet (HasMember, Original)"),
-    ("Folder.submissionSetMembership.required", "each Folder is a member of the SubmissionSet"),
+    (
+        "Association.associationType.known",
+        "the association type is one of ITI TF-3 §4.2.2",
+    ),
+    (
+        "Association.associationType.allowed",
+        "metadata-update association types belong to ITI-57, not ITI-41/42",
+    ),
+    (
+        "Association.entryUUID.format",
+        "an id that starts urn:uuid: is a UUID",
+    ),
+    (
+        "Association.sourceObject.resolves",
+        "a symbolic sourceObject names an object of the submission",
+    ),
+    (
+        "Association.targetObject.resolves",
+        "a symbolic targetObject names an object of the submission",
+    ),
+    (
+        "Association.sourceObject.format",
+        "a sourceObject that starts urn:uuid: is a UUID",
+    ),
+    (
+        "Association.targetObject.format",
+        "a targetObject that starts urn:uuid: is a UUID",
+    ),
+    (
+        "Association.HasMember.source.valid",
+        "HasMember goes from the SubmissionSet or a Folder",
+    ),
+    (
+        "Association.HasMember.target.valid",
+        "HasMember from a Folder targets a DocumentEntry; from the SubmissionSet a DocumentEntry, Folder or Association",
+    ),
+    (
+        "Association.HasMember.SubmissionSetStatus.required",
+        "SubmissionSet-HasMember-DocumentEntry carries SubmissionSetStatus",
+    ),
+    (
+        "Association.HasMember.SubmissionSetStatus.valid",
+        "SubmissionSetStatus is Original or Reference, single-valued",
+    ),
+    (
+        "Association.HasMember.SubmissionSetStatus.consistent",
+        "Original targets a DocumentEntry of the submission, Reference one already registered",
+    ),
+    (
+        "Association.relationship.sourceInSubmission",
+        "RPLC, XFRM, APND, XFRM_RPLC and signs go from a DocumentEntry of the submission",
+    ),
+    (
+        "Association.relationship.targetRegistered",
+        "RPLC, XFRM, APND and XFRM_RPLC target a DocumentEntry already registered",
+    ),
+    (
+        "DocumentEntry.submissionSetMembership.required",
+        "each DocumentEntry is a member of the SubmissionSet (HasMember, Original)",
+    ),
+    (
+        "Folder.submissionSetMembership.required",
+        "each Folder is a member of the SubmissionSet",
+    ),
     // Object attributes (ITI TF-3 Table 4.3.1-3; formats of §4.2.3.1)
-    ("DocumentEntry.entryUUID.format", "an id that starts urn:uuid: is a UUID"),
+    (
+        "DocumentEntry.entryUUID.format",
+        "an id that starts urn:uuid: is a UUID",
+    ),
     ("DocumentEntry.objectType.required", "objectType is given"),
-    ("DocumentEntry.objectType.valid", "objectType is the Stable or On-Demand DocumentEntry type"),
+    (
+        "DocumentEntry.objectType.valid",
+        "objectType is the Stable or On-Demand DocumentEntry type",
+    ),
     ("DocumentEntry.mimeType.required", "mimeType is given"),
     ("DocumentEntry.patientId.required", "one patientId"),
-    ("DocumentEntry.patientId.singleValued", "at most one patientId"),
-    ("DocumentEntry.patientId.format", "patientId is CX id^^^&OID&ISO"),
+    (
+        "DocumentEntry.patientId.singleValued",
+        "at most one patientId",
+    ),
+    (
+        "DocumentEntry.patientId.format",
+        "patientId is CX id^^^&OID&ISO",
+    ),
     ("DocumentEntry.uniqueId.required", "one uniqueId"),
-    ("DocumentEntry.uniqueId.singleValued", "at most one uniqueId"),
-    ("DocumentEntry.uniqueId.format", "uniqueId is OID (max 64) or OID^extension (max 16)"),
+    (
+        "DocumentEntry.uniqueId.singleValued",
+        "at most one uniqueId",
+    ),
+    (
+        "DocumentEntry.uniqueId.format",
+        "uniqueId is OID (max 64) or OID^extension (max 16)",
+    ),
     ("DocumentEntry.classCode.required", "one classCode"),
-    ("DocumentEntry.classCode.singleValued", "at most one classCode"),
-    ("DocumentEntry.confidentialityCode.required", "at least one confidentialityCode"),
+    (
+        "DocumentEntry.classCode.singleValued",
+        "at most one classCode",
+    ),
+    (
+        "DocumentEntry.confidentialityCode.required",
+        "at least one confidentialityCode",
+    ),
     ("DocumentEntry.formatCode.required", "one formatCode"),
-    ("DocumentEntry.formatCode.singleValued", "at most one formatCode"),
-    ("DocumentEntry.healthcareFacilityTypeCode.required", "one healthcareFacilityTypeCode"),
-    ("DocumentEntry.healthcareFacilityTypeCode.singleValued", "at most one healthcareFacilityTypeCode"),
-    ("DocumentEntry.practiceSettingCode.required", "one practiceSettingCode"),
-    ("DocumentEntry.practiceSettingCode.singleValued", "at most one practiceSettingCode"),
+    (
+        "DocumentEntry.formatCode.singleValued",
+        "at most one formatCode",
+    ),
+    (
+        "DocumentEntry.healthcareFacilityTypeCode.required",
+        "one healthcareFacilityTypeCode",
+    ),
+    (
+        "DocumentEntry.healthcareFacilityTypeCode.singleValued",
+        "at most one healthcareFacilityTypeCode",
+    ),
+    (
+        "DocumentEntry.practiceSettingCode.required",
+        "one practiceSettingCode",
+    ),
+    (
+        "DocumentEntry.practiceSettingCode.singleValued",
+        "at most one practiceSettingCode",
+    ),
     ("DocumentEntry.typeCode.required", "one typeCode"),
-    ("DocumentEntry.typeCode.singleValued", "at most one typeCode"),
-    ("DocumentEntry.creationTime.required", "creationTime is given (Stable entries)"),
-    ("DocumentEntry.creationTime.singleValued", "creationTime has one value"),
-    ("DocumentEntry.creationTime.format", "creationTime is DTM YYYY[MM[DD[hh[mm[ss]]]]]"),
-    ("DocumentEntry.serviceStartTime.singleValued", "serviceStartTime has one value"),
-    ("DocumentEntry.serviceStartTime.format", "serviceStartTime is DTM"),
-    ("DocumentEntry.serviceStopTime.singleValued", "serviceStopTime has one value"),
-    ("DocumentEntry.serviceStopTime.format", "serviceStopTime is DTM"),
-    ("DocumentEntry.languageCode.required", "languageCode is given"),
-    ("DocumentEntry.languageCode.singleValued", "languageCode has one value"),
-    ("DocumentEntry.sourcePatientId.required", "sourcePatientId is given"),
-    ("DocumentEntry.sourcePatientId.singleValued", "sourcePatientId has one value"),
-    ("DocumentEntry.legalAuthenticator.singleValued", "legalAuthenticator has one value"),
+    (
+        "DocumentEntry.typeCode.singleValued",
+        "at most one typeCode",
+    ),
+    (
+        "DocumentEntry.creationTime.required",
+        "creationTime is given (Stable entries)",
+    ),
+    (
+        "DocumentEntry.creationTime.singleValued",
+        "creationTime has one value",
+    ),
+    (
+        "DocumentEntry.creationTime.format",
+        "creationTime is DTM YYYY[MM[DD[hh[mm[ss]]]]]",
+    ),
+    (
+        "DocumentEntry.serviceStartTime.singleValued",
+        "serviceStartTime has one value",
+    ),
+    (
+        "DocumentEntry.serviceStartTime.format",
+        "serviceStartTime is DTM",
+    ),
+    (
+        "DocumentEntry.serviceStopTime.singleValued",
+        "serviceStopTime has one value",
+    ),
+    (
+        "DocumentEntry.serviceStopTime.format",
+        "serviceStopTime is DTM",
+    ),
+    (
+        "DocumentEntry.languageCode.required",
+        "languageCode is given",
+    ),
+    (
+        "DocumentEntry.languageCode.singleValued",
+        "languageCode has one value",
+    ),
+    (
+        "DocumentEntry.sourcePatientId.required",
+        "sourcePatientId is given",
+    ),
+    (
+        "DocumentEntry.sourcePatientId.singleValued",
+        "sourcePatientId has one value",
+    ),
+    (
+        "DocumentEntry.legalAuthenticator.singleValued",
+        "legalAuthenticator has one value",
+    ),
     ("DocumentEntry.hash.required", "hash is given (ITI-42)"),
     ("DocumentEntry.hash.singleValued", "hash has one value"),
-    ("DocumentEntry.hash.format", "hash is 40 hexadecimal digits (SHA-1)"),
+    (
+        "DocumentEntry.hash.format",
+        "hash is 40 hexadecimal digits (SHA-1)",
+    ),
     ("DocumentEntry.size.required", "size is given (ITI-42)"),
     ("DocumentEntry.size.singleValued", "size has one value"),
-    ("DocumentEntry.size.format", "size is a non-negative integer"),
-    ("DocumentEntry.repositoryUniqueId.required", "repositoryUniqueId is given (ITI-42)"),
-    ("DocumentEntry.repositoryUniqueId.singleValued", "repositoryUniqueId has one value"),
-    ("DocumentEntry.repositoryUniqueId.format", "repositoryUniqueId is an OID"),
+    (
+        "DocumentEntry.size.format",
+        "size is a non-negative integer",
+    ),
+    (
+        "DocumentEntry.repositoryUniqueId.required",
+        "repositoryUniqueId is given (ITI-42)",
+    ),
+    (
+        "DocumentEntry.repositoryUniqueId.singleValued",
+        "repositoryUniqueId has one value",
+    ),
+    (
+        "DocumentEntry.repositoryUniqueId.format",
+        "repositoryUniqueId is an OID",
+    ),
     ("DocumentEntry.URI.singleValued", "URI has one value"),
-    ("DocumentEntry.documentAvailability.singleValued", "documentAvailability has one value"),
-    ("DocumentEntry.availabilityStatus.format", "status is Submitted, Approved or Deprecated"),
-    ("SubmissionSet.entryUUID.format", "an id that starts urn:uuid: is a UUID"),
+    (
+        "DocumentEntry.documentAvailability.singleValued",
+        "documentAvailability has one value",
+    ),
+    (
+        "DocumentEntry.availabilityStatus.format",
+        "status is Submitted, Approved or Deprecated",
+    ),
+    (
+        "SubmissionSet.entryUUID.format",
+        "an id that starts urn:uuid: is a UUID",
+    ),
     ("SubmissionSet.patientId.required", "one patientId"),
-    ("SubmissionSet.patientId.singleValued", "at most one patientId"),
-    ("SubmissionSet.patientId.format", "patientId is CX id^^^&OID&ISO"),
+    (
+        "SubmissionSet.patientId.singleValued",
+        "at most one patientId",
+    ),
+    (
+        "SubmissionSet.patientId.format",
+        "patientId is CX id^^^&OID&ISO",
+    ),
     ("SubmissionSet.uniqueId.required", "one uniqueId"),
-    ("SubmissionSet.uniqueId.singleValued", "at most one uniqueId"),
-    ("SubmissionSet.uniqueId.format", "uniqueId is an OID (max 64)"),
+    (
+        "SubmissionSet.uniqueId.singleValued",
+        "at most one uniqueId",
+    ),
+    (
+        "SubmissionSet.uniqueId.format",
+        "uniqueId is an OID (max 64)",
+    ),
     ("SubmissionSet.sourceId.required", "one sourceId"),
-    ("SubmissionSet.sourceId.singleValued", "at most one sourceId"),
+    (
+        "SubmissionSet.sourceId.singleValued",
+        "at most one sourceId",
+    ),
     ("SubmissionSet.sourceId.format", "sourceId is an OID"),
-    ("SubmissionSet.submissionTime.required", "submissionTime is given"),
-    ("SubmissionSet.submissionTime.singleValued", "submissionTime has one value"),
-    ("SubmissionSet.submissionTime.format", "submissionTime is DTM"),
-    ("SubmissionSet.contentTypeCode.required", "one contentTypeCode"),
-    ("SubmissionSet.contentTypeCode.singleValued", "at most one contentTypeCode"),
-    ("SubmissionSet.availabilityStatus.format", "status is Submitted, Approved or Deprecated"),
-    ("Folder.entryUUID.format", "an id that starts urn:uuid: is a UUID"),
+    (
+        "SubmissionSet.submissionTime.required",
+        "submissionTime is given",
+    ),
+    (
+        "SubmissionSet.submissionTime.singleValued",
+        "submissionTime has one value",
+    ),
+    (
+        "SubmissionSet.submissionTime.format",
+        "submissionTime is DTM",
+    ),
+    (
+        "SubmissionSet.contentTypeCode.required",
+        "one contentTypeCode",
+    ),
+    (
+        "SubmissionSet.contentTypeCode.singleValued",
+        "at most one contentTypeCode",
+    ),
+    (
+        "SubmissionSet.availabilityStatus.format",
+        "status is Submitted, Approved or Deprecated",
+    ),
+    (
+        "Folder.entryUUID.format",
+        "an id that starts urn:uuid: is a UUID",
+    ),
     ("Folder.patientId.required", "one patientId"),
     ("Folder.patientId.singleValued", "at most one patientId"),
     ("Folder.patientId.format", "patientId is CX id^^^&OID&ISO"),
@@ -172,27 +415,81 @@ pub const RULES: &[(&str, &str)] = &[
     ("Folder.uniqueId.singleValued", "at most one uniqueId"),
     ("Folder.uniqueId.format", "uniqueId is an OID (max 64)"),
     ("Folder.codeList.required", "at least one codeList code"),
-    ("Folder.lastUpdateTime.singleValued", "lastUpdateTime has one value"),
+    (
+        "Folder.lastUpdateTime.singleValued",
+        "lastUpdateTime has one value",
+    ),
     ("Folder.lastUpdateTime.format", "lastUpdateTime is DTM"),
-    ("Folder.availabilityStatus.format", "status is Submitted, Approved or Deprecated"),
-    ("Association.availabilityStatus.format", "status is Submitted, Approved or Deprecated"),
+    (
+        "Folder.availabilityStatus.format",
+        "status is Submitted, Approved or Deprecated",
+    ),
+    (
+        "Association.availabilityStatus.format",
+        "status is Submitted, Approved or Deprecated",
+    ),
     // Coded values and authors (ITI TF-3 §4.2.3.1)
-    ("Code.code.required", "a coded value has a code (nodeRepresentation)"),
-    ("Code.codingScheme.required", "a coded value has one codingScheme"),
-    ("Code.displayName.required", "a coded value has a display name (Name)"),
-    ("Author.content.required", "an author has at least one of authorPerson, authorInstitution, authorRole, authorSpecialty, authorTelecommunication"),
-    ("Author.authorPerson.singleValued", "authorPerson has one value"),
+    (
+        "Code.code.required",
+        "a coded value has a code (nodeRepresentation)",
+    ),
+    (
+        "Code.codingScheme.required",
+        "a coded value has one codingScheme",
+    ),
+    (
+        "Code.displayName.required",
+        "a coded value has a display name (Name)",
+    ),
+    (
+        "Author.content.required",
+        "an author has at least one of authorPerson, authorInstitution, authorRole, authorSpecialty, authorTelecommunication",
+    ),
+    (
+        "Author.authorPerson.singleValued",
+        "authorPerson has one value",
+    ),
     // Affinity domain (hooks: CodeCatalogue)
-    ("DocumentEntry.classCode.inAffinityDomain", "classCode is a code of the affinity domain"),
-    ("DocumentEntry.confidentialityCode.inAffinityDomain", "confidentialityCode is a code of the affinity domain"),
-    ("DocumentEntry.eventCodeList.inAffinityDomain", "eventCodeList codes are codes of the affinity domain"),
-    ("DocumentEntry.formatCode.inAffinityDomain", "formatCode is a code of the affinity domain"),
-    ("DocumentEntry.healthcareFacilityTypeCode.inAffinityDomain", "healthcareFacilityTypeCode is a code of the affinity domain"),
-    ("DocumentEntry.practiceSettingCode.inAffinityDomain", "practiceSettingCode is a code of the affinity domain"),
-    ("DocumentEntry.typeCode.inAffinityDomain", "typeCode is a code of the affinity domain"),
-    ("DocumentEntry.mimeType.inAffinityDomain", "mimeType is accepted in the affinity domain"),
-    ("SubmissionSet.contentTypeCode.inAffinityDomain", "contentTypeCode is a code of the affinity domain"),
-    ("Folder.codeList.inAffinityDomain", "codeList codes are codes of the affinity domain"),
+    (
+        "DocumentEntry.classCode.inAffinityDomain",
+        "classCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.confidentialityCode.inAffinityDomain",
+        "confidentialityCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.eventCodeList.inAffinityDomain",
+        "eventCodeList codes are codes of the affinity domain",
+    ),
+    (
+        "DocumentEntry.formatCode.inAffinityDomain",
+        "formatCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.healthcareFacilityTypeCode.inAffinityDomain",
+        "healthcareFacilityTypeCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.practiceSettingCode.inAffinityDomain",
+        "practiceSettingCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.typeCode.inAffinityDomain",
+        "typeCode is a code of the affinity domain",
+    ),
+    (
+        "DocumentEntry.mimeType.inAffinityDomain",
+        "mimeType is accepted in the affinity domain",
+    ),
+    (
+        "SubmissionSet.contentTypeCode.inAffinityDomain",
+        "contentTypeCode is a code of the affinity domain",
+    ),
+    (
+        "Folder.codeList.inAffinityDomain",
+        "codeList codes are codes of the affinity domain",
+    ),
 ];
 
 /// Whether `rule` is one of [`RULES`].
@@ -246,10 +543,16 @@ mod tests {
                 for literal in text.split('"').skip(1).step_by(2) {
                     let looks_like_rule = prefixes.iter().any(|p| literal.starts_with(p))
                         && literal.matches('.').count() >= 2
-                        && literal.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+                        && literal
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
                         && !literal.contains("..");
                     if looks_like_rule {
-                        assert!(is_rule(literal), "{}: rule {literal} is not in RULES", path.display());
+                        assert!(
+                            is_rule(literal),
+                            "{}: rule {literal} is not in RULES",
+                            path.display()
+                        );
                     }
                 }
             }

@@ -48,7 +48,10 @@ mod tests {
     fn parse_digest_print() {
         let h = Sha1Hex::parse("E543712C0E10501972de13a5bfcbe826c49feb75").expect("ok");
         assert_eq!(h.to_string(), "e543712c0e10501972de13a5bfcbe826c49feb75");
-        assert_eq!(Sha1Hex::digest(b"abc").to_string(), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            Sha1Hex::digest(b"abc").to_string(),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert!(Sha1Hex::parse("abc").is_err());
         assert!(Sha1Hex::parse(&"g".repeat(40)).is_err());
     }

@@ -10,7 +10,10 @@ pub struct Slot {
 }
 
 impl Slot {
-    pub fn new(name: impl Into<String>, values: impl IntoIterator<Item = impl Into<String>>) -> Slot {
+    pub fn new(
+        name: impl Into<String>,
+        values: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Slot {
         Slot {
             name: name.into(),
             values: values.into_iter().map(Into::into).collect(),

@@ -43,7 +43,11 @@ mod tests {
 
     #[test]
     fn urns() {
-        for s in [AvailabilityStatus::Submitted, AvailabilityStatus::Approved, AvailabilityStatus::Deprecated] {
+        for s in [
+            AvailabilityStatus::Submitted,
+            AvailabilityStatus::Approved,
+            AvailabilityStatus::Deprecated,
+        ] {
             assert_eq!(AvailabilityStatus::parse(s.as_urn()), Some(s));
         }
         assert_eq!(AvailabilityStatus::parse("Approved"), None);

@@ -41,7 +41,11 @@ pub(crate) fn check(
             f.metadata(
                 "Submission.submissionSet.exactlyOne",
                 "submission",
-                format!("there are {} SubmissionSets: {}", sets.len(), names.join(", ")),
+                format!(
+                    "there are {} SubmissionSets: {}",
+                    sets.len(),
+                    names.join(", ")
+                ),
             );
             None
         }
@@ -97,7 +101,11 @@ fn unique_ids(f: &mut Findings, objects: &[ObjectFacts], associations: &[Associa
     let all = objects
         .iter()
         .map(|o| (o.key.as_str(), o.context.as_str()))
-        .chain(associations.iter().map(|a| (a.key.as_str(), a.context.as_str())));
+        .chain(
+            associations
+                .iter()
+                .map(|a| (a.key.as_str(), a.context.as_str())),
+        );
     for (key, context) in all {
         if let Some(first) = seen.insert(key, context) {
             f.metadata(
@@ -112,7 +120,9 @@ fn unique_ids(f: &mut Findings, objects: &[ObjectFacts], associations: &[Associa
 fn unique_unique_ids(f: &mut Findings, objects: &[ObjectFacts]) {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     for o in objects {
-        let Some(u) = o.unique_id.as_deref() else { continue };
+        let Some(u) = o.unique_id.as_deref() else {
+            continue;
+        };
         if let Some(first) = seen.insert(u, o.context.as_str()) {
             f.push(
                 f.kind.duplicate_unique_id_in_message(),
@@ -126,7 +136,9 @@ fn unique_unique_ids(f: &mut Findings, objects: &[ObjectFacts]) {
 }
 
 fn same_patient(f: &mut Findings, set: &ObjectFacts, objects: &[ObjectFacts]) {
-    let Some(expected) = &set.patient_id else { return };
+    let Some(expected) = &set.patient_id else {
+        return;
+    };
     for o in objects {
         if !matches!(o.kind, ObjectKind::DocumentEntry | ObjectKind::Folder) {
             continue;
@@ -144,7 +156,12 @@ fn same_patient(f: &mut Findings, set: &ObjectFacts, objects: &[ObjectFacts]) {
     }
 }
 
-fn association(f: &mut Findings, a: &AssociationFacts, set: Option<&ObjectFacts>, resolve: &dyn Fn(&str) -> Local) {
+fn association(
+    f: &mut Findings,
+    a: &AssociationFacts,
+    set: Option<&ObjectFacts>,
+    resolve: &dyn Fn(&str) -> Local,
+) {
     let ctx = a.context.as_str();
     let source = resolve(&a.source_key);
     let target = resolve(&a.target_key);
@@ -169,7 +186,9 @@ fn association(f: &mut Findings, a: &AssociationFacts, set: Option<&ObjectFacts>
             ),
         );
     }
-    let Some(kind) = a.association_type else { return };
+    let Some(kind) = a.association_type else {
+        return;
+    };
     let from_set = set.is_some_and(|s| s.key == a.source_key);
     match kind {
         AssociationType::HasMember => has_member(f, a, from_set, source, target),
@@ -177,7 +196,10 @@ fn association(f: &mut Findings, a: &AssociationFacts, set: Option<&ObjectFacts>
             f.metadata(
                 "Association.associationType.allowed",
                 ctx,
-                format!("{kind} associations belong to ITI-57 Update Document Set, not to {}", f.kind.transaction()),
+                format!(
+                    "{kind} associations belong to ITI-57 Update Document Set, not to {}",
+                    f.kind.transaction()
+                ),
             );
         }
         _ => {
@@ -185,7 +207,9 @@ fn association(f: &mut Findings, a: &AssociationFacts, set: Option<&ObjectFacts>
                 f.metadata(
                     "Association.relationship.sourceInSubmission",
                     ctx,
-                    format!("the sourceObject of {kind} must be a DocumentEntry of this submission"),
+                    format!(
+                        "the sourceObject of {kind} must be a DocumentEntry of this submission"
+                    ),
                 );
             }
             if kind.targets_registered_document() && target != Local::Outside {
@@ -199,7 +223,13 @@ fn association(f: &mut Findings, a: &AssociationFacts, set: Option<&ObjectFacts>
     }
 }
 
-fn has_member(f: &mut Findings, a: &AssociationFacts, from_set: bool, source: Local, target: Local) {
+fn has_member(
+    f: &mut Findings,
+    a: &AssociationFacts,
+    from_set: bool,
+    source: Local,
+    target: Local,
+) {
     let ctx = a.context.as_str();
     if from_set {
         match target {
@@ -242,14 +272,17 @@ fn has_member(f: &mut Findings, a: &AssociationFacts, from_set: bool, source: Lo
     match source {
         Local::Object(ObjectKind::Folder) | Local::Outside => {
             // From a Folder (of this submission, or a registered one): the target is a DocumentEntry.
-            if let Local::Object(other) = target {
-                if other != ObjectKind::DocumentEntry {
-                    f.metadata(
-                        "Association.HasMember.target.valid",
-                        ctx,
-                        format!("a Folder can only have DocumentEntries as members, not a {}", other.name()),
-                    );
-                }
+            if let Local::Object(other) = target
+                && other != ObjectKind::DocumentEntry
+            {
+                f.metadata(
+                    "Association.HasMember.target.valid",
+                    ctx,
+                    format!(
+                        "a Folder can only have DocumentEntries as members, not a {}",
+                        other.name()
+                    ),
+                );
             }
         }
         Local::Object(other) => f.metadata(
@@ -282,7 +315,10 @@ fn submission_set_status(f: &mut Findings, a: &AssociationFacts) -> Option<Submi
             f.metadata(
                 "Association.HasMember.SubmissionSetStatus.valid",
                 &a.context,
-                format!("SubmissionSetStatus has {} values, exactly one is required", values.len()),
+                format!(
+                    "SubmissionSetStatus has {} values, exactly one is required",
+                    values.len()
+                ),
             );
             None
         }
@@ -290,10 +326,17 @@ fn submission_set_status(f: &mut Findings, a: &AssociationFacts) -> Option<Submi
 }
 
 /// Every DocumentEntry and Folder of the submission is a member of its SubmissionSet.
-fn membership(f: &mut Findings, set: &ObjectFacts, objects: &[ObjectFacts], associations: &[AssociationFacts]) {
+fn membership(
+    f: &mut Findings,
+    set: &ObjectFacts,
+    objects: &[ObjectFacts],
+    associations: &[AssociationFacts],
+) {
     let members: HashSet<&str> = associations
         .iter()
-        .filter(|a| a.association_type == Some(AssociationType::HasMember) && a.source_key == set.key)
+        .filter(|a| {
+            a.association_type == Some(AssociationType::HasMember) && a.source_key == set.key
+        })
         .map(|a| a.target_key.as_str())
         .collect();
     for o in objects {
@@ -336,7 +379,10 @@ fn pair_documents(f: &mut Findings, objects: &[ObjectFacts], documents: &[Docume
         .filter(|o| o.kind == ObjectKind::DocumentEntry)
         .map(|o| o.key.as_str())
         .collect();
-    for o in objects.iter().filter(|o| o.kind == ObjectKind::DocumentEntry) {
+    for o in objects
+        .iter()
+        .filter(|o| o.kind == ObjectKind::DocumentEntry)
+    {
         let Some(d) = by_key.get(o.key.as_str()) else {
             f.push(
                 ErrorCode::XDSMissingDocument,
@@ -347,27 +393,33 @@ fn pair_documents(f: &mut Findings, objects: &[ObjectFacts], documents: &[Docume
             );
             continue;
         };
-        if let Some(h) = o.hash {
-            if h != d.hash {
-                f.push(
-                    ErrorCode::XDSNonIdenticalHash,
-                    Severity::Error,
-                    "DocumentEntry.hash.matchesDocument",
-                    &o.context,
-                    format!("the submitted hash {h} is not the SHA-1 of the document, {}", d.hash),
-                );
-            }
+        if let Some(h) = o.hash
+            && h != d.hash
+        {
+            f.push(
+                ErrorCode::XDSNonIdenticalHash,
+                Severity::Error,
+                "DocumentEntry.hash.matchesDocument",
+                &o.context,
+                format!(
+                    "the submitted hash {h} is not the SHA-1 of the document, {}",
+                    d.hash
+                ),
+            );
         }
-        if let Some(s) = o.size {
-            if s != d.size {
-                f.push(
-                    ErrorCode::XDSNonIdenticalSize,
-                    Severity::Error,
-                    "DocumentEntry.size.matchesDocument",
-                    &o.context,
-                    format!("the submitted size {s} is not the document's size, {}", d.size),
-                );
-            }
+        if let Some(s) = o.size
+            && s != d.size
+        {
+            f.push(
+                ErrorCode::XDSNonIdenticalSize,
+                Severity::Error,
+                "DocumentEntry.size.matchesDocument",
+                &o.context,
+                format!(
+                    "the submitted size {s} is not the document's size, {}",
+                    d.size
+                ),
+            );
         }
     }
     for d in documents {

@@ -36,7 +36,9 @@ impl SubmissionKind {
     /// The code for a uniqueId that occurs twice in the message.
     pub fn duplicate_unique_id_in_message(self) -> ErrorCode {
         match self {
-            SubmissionKind::ProvideAndRegister => ErrorCode::XDSRepositoryDuplicateUniqueIdInMessage,
+            SubmissionKind::ProvideAndRegister => {
+                ErrorCode::XDSRepositoryDuplicateUniqueIdInMessage
+            }
             SubmissionKind::Register => ErrorCode::XDSRegistryDuplicateUniqueIdInMessage,
         }
     }
@@ -102,15 +104,15 @@ impl Submission {
         let mut out = Vec::new();
         for a in &self.associations {
             for (end, id) in [(End::Source, &a.source), (End::Target, &a.target)] {
-                if let RegistryObjectId::Uuid(uuid) = id {
-                    if !self.contains(id) {
-                        out.push(ExternalReference {
-                            association: a.entry_uuid.clone(),
-                            association_type: a.association_type,
-                            end,
-                            uuid: *uuid,
-                        });
-                    }
+                if let RegistryObjectId::Uuid(uuid) = id
+                    && !self.contains(id)
+                {
+                    out.push(ExternalReference {
+                        association: a.entry_uuid.clone(),
+                        association_type: a.association_type,
+                        end,
+                        uuid: *uuid,
+                    });
                 }
             }
         }

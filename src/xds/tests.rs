@@ -60,7 +60,11 @@ fn expect_errors(problems: &[Problem], rules: &[&str], code: ErrorCode) {
 
 #[track_caller]
 fn expect_clean(problems: &[Problem]) {
-    assert!(errors(problems).is_empty(), "unexpected errors:\n{}", show(problems));
+    assert!(
+        errors(problems).is_empty(),
+        "unexpected errors:\n{}",
+        show(problems)
+    );
 }
 
 fn entry(req: &mut ebxml::SubmitObjectsRequest) -> &mut ebxml::ExtrinsicObject {
@@ -112,7 +116,10 @@ fn remove_classifications(o: &mut ebxml::RegistryObject, scheme: &str) {
     let before = o.classifications.len();
     o.classifications
         .retain(|c| c.classification_scheme.as_deref() != Some(scheme));
-    assert!(o.classifications.len() < before, "no classification {scheme}");
+    assert!(
+        o.classifications.len() < before,
+        "no classification {scheme}"
+    );
 }
 
 fn classification(o: &mut ebxml::RegistryObject, scheme: &str) -> ebxml::Classification {
@@ -123,7 +130,10 @@ fn classification(o: &mut ebxml::RegistryObject, scheme: &str) -> ebxml::Classif
         .expect("classification")
 }
 
-fn classification_mut<'a>(o: &'a mut ebxml::RegistryObject, scheme: &str) -> &'a mut ebxml::Classification {
+fn classification_mut<'a>(
+    o: &'a mut ebxml::RegistryObject,
+    scheme: &str,
+) -> &'a mut ebxml::Classification {
     o.classifications
         .iter_mut()
         .find(|c| c.classification_scheme.as_deref() == Some(scheme))
@@ -134,7 +144,10 @@ fn remove_identifier(o: &mut ebxml::RegistryObject, scheme: &str) {
     let before = o.external_identifiers.len();
     o.external_identifiers
         .retain(|e| e.identification_scheme != scheme);
-    assert!(o.external_identifiers.len() < before, "no identifier {scheme}");
+    assert!(
+        o.external_identifiers.len() < before,
+        "no identifier {scheme}"
+    );
 }
 
 fn set_identifier(o: &mut ebxml::RegistryObject, scheme: &str, value: &str) {
@@ -146,12 +159,19 @@ fn set_identifier(o: &mut ebxml::RegistryObject, scheme: &str, value: &str) {
     e.value = value.to_string();
 }
 
-fn new_association(id: &str, kind: &str, source: &str, target: &str, status: Option<&str>) -> ebxml::Identifiable {
+fn new_association(
+    id: &str,
+    kind: &str,
+    source: &str,
+    target: &str,
+    status: Option<&str>,
+) -> ebxml::Identifiable {
     let mut object = ebxml::RegistryObject::new(id);
     if let Some(s) = status {
-        object
-            .slots
-            .push(ebxml::Slot::new(vocabulary::SLOT_SUBMISSION_SET_STATUS, [s]));
+        object.slots.push(ebxml::Slot::new(
+            vocabulary::SLOT_SUBMISSION_SET_STATUS,
+            [s],
+        ));
     }
     ebxml::Identifiable::Association(ebxml::Association {
         object,
@@ -185,11 +205,14 @@ fn expected_outcome(rel: &str) -> Expect {
         "nist/xds/valid-iti41-http-capture-mtom.txt"
         | "nist/xds/valid-iti41-multipart-inline-base64/body.txt"
         | "openxds/xds/template-iti41-transformation-XFRM.xml"
-        | "nist/xds-i/rad68-kos-single-image/metadata.xml" => Expect::Valid(SubmissionKind::ProvideAndRegister),
-        "dcm4chee/xds/valid-iti42-register-one-document.xml" | "dcm4chee/xds/valid-iti42-create-folder.xml" => {
-            Expect::Valid(SubmissionKind::Register)
+        | "nist/xds-i/rad68-kos-single-image/metadata.xml" => {
+            Expect::Valid(SubmissionKind::ProvideAndRegister)
         }
-        "nist/xds/invalid-iti41-element-order.xml" => Expect::SchemaInvalid(ErrorCode::XDSRepositoryMetadataError),
+        "dcm4chee/xds/valid-iti42-register-one-document.xml"
+        | "dcm4chee/xds/valid-iti42-create-folder.xml" => Expect::Valid(SubmissionKind::Register),
+        "nist/xds/invalid-iti41-element-order.xml" => {
+            Expect::SchemaInvalid(ErrorCode::XDSRepositoryMetadataError)
+        }
         "nist/xds/valid-iti18-finddocuments.xml"
         | "nist/xds/invalid-iti18-status-not-in-parentheses.xml"
         | "nist/xds/invalid-iti43-element-order.xml"
@@ -202,7 +225,9 @@ fn expected_outcome(rel: &str) -> Expect {
 }
 
 /// The ITI-41 request of a fixture: as sent, or — for bare metadata — wrapped with its documents.
-fn provide_request(rel: &str) -> Result<ebxml::ProvideAndRegisterDocumentSetRequest, ebxml::DecodeError> {
+fn provide_request(
+    rel: &str,
+) -> Result<ebxml::ProvideAndRegisterDocumentSetRequest, ebxml::DecodeError> {
     let body = test_fixtures::body(rel);
     if body.is(ebxml::XDSB_NS, "ProvideAndRegisterDocumentSetRequest") {
         let mut req = ebxml::ProvideAndRegisterDocumentSetRequest::decode(&body)?;
@@ -242,9 +267,16 @@ fn every_xds_fixture_gets_its_expected_outcome() {
             Expect::Valid(kind) => {
                 let (submission, problems) = read_fixture(rel, kind);
                 assert!(errors(&problems).is_empty(), "{rel}:\n{}", show(&problems));
-                assert!(problems.is_empty(), "{rel} has warnings:\n{}", show(&problems));
+                assert!(
+                    problems.is_empty(),
+                    "{rel} has warnings:\n{}",
+                    show(&problems)
+                );
                 let s = submission.unwrap_or_else(|| panic!("{rel}: no submission"));
-                assert!(!s.documents.is_empty() || !s.folders.is_empty(), "{rel}: empty submission");
+                assert!(
+                    !s.documents.is_empty() || !s.folders.is_empty(),
+                    "{rel}: empty submission"
+                );
             }
             Expect::SchemaInvalid(code) => {
                 let (submission, problems) = read_fixture(rel, SubmissionKind::ProvideAndRegister);
@@ -252,14 +284,21 @@ fn every_xds_fixture_gets_its_expected_outcome() {
                 assert_eq!(problems.len(), 1, "{rel}");
                 assert_eq!(problems[0].code, code, "{rel}");
                 assert_eq!(problems[0].rule, "Message.schema.valid");
-                assert!(problems[0].message.contains("unexpected element <rim:Slot> at line 11"), "{}", problems[0]);
+                assert!(
+                    problems[0]
+                        .message
+                        .contains("unexpected element <rim:Slot> at line 11"),
+                    "{}",
+                    problems[0]
+                );
             }
             Expect::NotASubmission => {
                 let m = ebxml::Message::decode(&test_fixtures::body(rel));
                 assert!(
                     !matches!(
                         m,
-                        Ok(ebxml::Message::SubmitObjectsRequest(_) | ebxml::Message::ProvideAndRegisterDocumentSetRequest(_))
+                        Ok(ebxml::Message::SubmitObjectsRequest(_)
+                            | ebxml::Message::ProvideAndRegisterDocumentSetRequest(_))
                     ),
                     "{rel}"
                 );
@@ -270,20 +309,40 @@ fn every_xds_fixture_gets_its_expected_outcome() {
 
 #[test]
 fn nist_mtom_capture_reads_into_the_model() {
-    let (s, problems) = read_fixture("nist/xds/valid-iti41-http-capture-mtom.txt", SubmissionKind::ProvideAndRegister);
+    let (s, problems) = read_fixture(
+        "nist/xds/valid-iti41-http-capture-mtom.txt",
+        SubmissionKind::ProvideAndRegister,
+    );
     expect_clean(&problems);
     let s = s.expect("submission");
     let d = &s.documents[0];
-    assert_eq!(d.patient_id.to_string(), "509b043eb50145b^^^&1.3.6.1.4.1.21367.2005.3.7&ISO");
+    assert_eq!(
+        d.patient_id.to_string(),
+        "509b043eb50145b^^^&1.3.6.1.4.1.21367.2005.3.7&ISO"
+    );
     assert_eq!(
         d.unique_id.to_string(),
         "1.3.6.1.4.1.21367.2009.1.2.182.097130838507401^2009022441432"
     );
-    assert_eq!(d.class_code, Code::new("Consent", "Connect-a-thon classCodes", "Consent"));
+    assert_eq!(
+        d.class_code,
+        Code::new("Consent", "Connect-a-thon classCodes", "Consent")
+    );
     assert_eq!(d.event_codes.len(), 1);
-    assert_eq!(d.creation_time.map(|t| t.to_string()).as_deref(), Some("20090629235752"));
-    assert_eq!(d.legal_authenticator.as_ref().and_then(|l| l.family_name.as_deref()), Some("Wiseman"));
-    assert_eq!(d.authors[0].person.as_ref().and_then(|p| p.id.as_deref()), Some("90000"));
+    assert_eq!(
+        d.creation_time.map(|t| t.to_string()).as_deref(),
+        Some("20090629235752")
+    );
+    assert_eq!(
+        d.legal_authenticator
+            .as_ref()
+            .and_then(|l| l.family_name.as_deref()),
+        Some("Wiseman")
+    );
+    assert_eq!(
+        d.authors[0].person.as_ref().and_then(|p| p.id.as_deref()),
+        Some("90000")
+    );
     assert_eq!(s.submission_set.title, Some(InternationalText(vec![])));
     assert!(s.submission_set.authors.is_empty());
     assert_eq!(s.object_refs.len(), 22);
@@ -301,8 +360,14 @@ fn dcm4chee_register_reads_hash_size_repository_and_institutions() {
         d.hash.map(|h| h.to_string()).as_deref(),
         Some("e543712c0e10501972de13a5bfcbe826c49feb75")
     );
-    assert_eq!(d.repository_unique_id.as_ref().map(Oid::as_str), Some("1.19.6.24.109.42.1"));
-    assert_eq!(d.authors[0].institutions[0].assigning_authority.as_deref(), Some("1.2.3"));
+    assert_eq!(
+        d.repository_unique_id.as_ref().map(Oid::as_str),
+        Some("1.19.6.24.109.42.1")
+    );
+    assert_eq!(
+        d.authors[0].institutions[0].assigning_authority.as_deref(),
+        Some("1.2.3")
+    );
     assert_eq!(d.authors.len(), 2);
     // The URI slot is kept as an attribute; nothing was extra.
     assert_eq!(d.uri.as_deref(), Some("http://"));
@@ -329,12 +394,20 @@ fn xfrm_template_leaves_its_target_to_the_registry() {
 
 #[test]
 fn folder_submission_reads_code_list() {
-    let (s, problems) = register(&register_fixture("dcm4chee/xds/valid-iti42-create-folder.xml"));
+    let (s, problems) = register(&register_fixture(
+        "dcm4chee/xds/valid-iti42-create-folder.xml",
+    ));
     expect_clean(&problems);
     let s = s.expect("submission");
     assert_eq!(s.folders.len(), 1);
     assert_eq!(s.folders[0].code_list[0].code, "Referrals");
-    assert_eq!(s.folders[0].last_update_time.map(|t| t.to_string()).as_deref(), Some("20041224"));
+    assert_eq!(
+        s.folders[0]
+            .last_update_time
+            .map(|t| t.to_string())
+            .as_deref(),
+        Some("20041224")
+    );
     assert!(s.documents.is_empty());
 }
 
@@ -353,12 +426,19 @@ fn facts(list: &ebxml::RegistryObjectList) -> BTreeSet<String> {
             out.insert(format!("{id} slot {} = {:?}", s.name, s.values));
         }
         let text = |t: &Option<ebxml::InternationalString>| {
-            t.as_ref()
-                .map(|t| t.localized.iter().map(|l| (l.value.clone(), l.lang.clone())).collect::<Vec<_>>())
+            t.as_ref().map(|t| {
+                t.localized
+                    .iter()
+                    .map(|l| (l.value.clone(), l.lang.clone()))
+                    .collect::<Vec<_>>()
+            })
         };
         out.insert(format!("{id} name {:?}", text(&o.name)));
         out.insert(format!("{id} description {:?}", text(&o.description)));
-        out.insert(format!("{id} status {:?} home {:?} lid {:?}", o.status, o.home, o.lid));
+        out.insert(format!(
+            "{id} status {:?} home {:?} lid {:?}",
+            o.status, o.home, o.lid
+        ));
     };
     let classification = |c: &ebxml::Classification, out: &mut BTreeSet<String>| {
         let mut slots: Vec<String> = c
@@ -393,14 +473,31 @@ fn facts(list: &ebxml::RegistryObjectList) -> BTreeSet<String> {
             }
             ebxml::Identifiable::ExtrinsicObject(e) => {
                 object(&e.object, &mut out);
-                out.insert(format!("{} extrinsic {:?} {:?}", id_key(&e.object.id), e.object.object_type, e.mime_type));
-                e.object.classifications.iter().for_each(|c| classification(c, &mut out));
-                e.object.external_identifiers.iter().for_each(|x| identifier(x, &mut out));
+                out.insert(format!(
+                    "{} extrinsic {:?} {:?}",
+                    id_key(&e.object.id),
+                    e.object.object_type,
+                    e.mime_type
+                ));
+                e.object
+                    .classifications
+                    .iter()
+                    .for_each(|c| classification(c, &mut out));
+                e.object
+                    .external_identifiers
+                    .iter()
+                    .for_each(|x| identifier(x, &mut out));
             }
             ebxml::Identifiable::RegistryPackage(p) => {
                 object(&p.object, &mut out);
-                p.object.classifications.iter().for_each(|c| classification(c, &mut out));
-                p.object.external_identifiers.iter().for_each(|x| identifier(x, &mut out));
+                p.object
+                    .classifications
+                    .iter()
+                    .for_each(|c| classification(c, &mut out));
+                p.object
+                    .external_identifiers
+                    .iter()
+                    .for_each(|x| identifier(x, &mut out));
             }
             ebxml::Identifiable::Association(a) => {
                 object(&a.object, &mut out);
@@ -452,12 +549,18 @@ fn assert_round_trip(rel: &str, kind: SubmissionKind) {
         SubmissionKind::Register => {
             let wire = to_ebxml::submit_objects_request(&first);
             let xml = wire.to_xml(EncodeOptions::INLINE).xml;
-            let back = ebxml::SubmitObjectsRequest::decode(&xml_reader::parse(xml.as_bytes(), &Limits::default()).expect("XML"))
-                .expect("decodes");
+            let back = ebxml::SubmitObjectsRequest::decode(
+                &xml_reader::parse(xml.as_bytes(), &Limits::default()).expect("XML"),
+            )
+            .expect("decodes");
             submission_from_register(&back)
         }
     };
-    assert!(problems.is_empty(), "{rel} after a round trip:\n{}", show(&problems));
+    assert!(
+        problems.is_empty(),
+        "{rel} after a round trip:\n{}",
+        show(&problems)
+    );
     assert_eq!(again.as_ref(), Some(&first), "{rel}: model → ebXML → model");
     // And the regenerated ebXML states what the sender's did.
     let original = match kind {
@@ -468,7 +571,10 @@ fn assert_round_trip(rel: &str, kind: SubmissionKind) {
     let (want, got) = (comparable(&original), comparable(&regenerated));
     let lost: Vec<&String> = want.difference(&got).collect();
     let added: Vec<&String> = got.difference(&want).collect();
-    assert!(lost.is_empty() && added.is_empty(), "{rel}\nlost: {lost:#?}\nadded: {added:#?}");
+    assert!(
+        lost.is_empty() && added.is_empty(),
+        "{rel}\nlost: {lost:#?}\nadded: {added:#?}"
+    );
 }
 
 #[test]
@@ -483,13 +589,27 @@ fn valid_fixtures_round_trip_ebxml_xds_ebxml() {
 #[test]
 fn extra_slots_are_kept_and_returned() {
     let mut req = one_document();
-    set_slot(&mut entry(&mut req).object, "urn:example:hospital:ward", &["4B", "east"]);
-    set_slot(&mut package(&mut req, 0).object, "urn:example:batch", &["7"]);
+    set_slot(
+        &mut entry(&mut req).object,
+        "urn:example:hospital:ward",
+        &["4B", "east"],
+    );
+    set_slot(
+        &mut package(&mut req, 0).object,
+        "urn:example:batch",
+        &["7"],
+    );
     let (s, problems) = register(&req);
     assert!(problems.is_empty(), "{}", show(&problems));
     let s = s.expect("submission");
-    assert_eq!(s.documents[0].extra_slots, [Slot::new("urn:example:hospital:ward", ["4B", "east"])]);
-    assert_eq!(s.submission_set.extra_slots, [Slot::new("urn:example:batch", ["7"])]);
+    assert_eq!(
+        s.documents[0].extra_slots,
+        [Slot::new("urn:example:hospital:ward", ["4B", "east"])]
+    );
+    assert_eq!(
+        s.submission_set.extra_slots,
+        [Slot::new("urn:example:batch", ["7"])]
+    );
     let back = to_ebxml::document_entry_to_ebxml(&s.documents[0]);
     assert_eq!(
         back.object.slot_values("urn:example:hospital:ward"),
@@ -508,8 +628,17 @@ fn leaf_class_output_is_deterministic_with_uuid_child_ids() {
         assert!(RegistryObjectId::parse(&c.object.id).expect("id").is_uuid());
         assert_eq!(c.classified_object, DE);
     }
-    let ids: BTreeSet<&str> = a.object.classifications.iter().map(|c| c.object.id.as_str()).collect();
-    assert_eq!(ids.len(), a.object.classifications.len(), "child ids are distinct");
+    let ids: BTreeSet<&str> = a
+        .object
+        .classifications
+        .iter()
+        .map(|c| c.object.id.as_str())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        a.object.classifications.len(),
+        "child ids are distinct"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,7 +655,10 @@ fn schema_invalid_message_is_a_metadata_error_of_the_transaction() {
         p.context,
         "/xdsb:ProvideAndRegisterDocumentSetRequest/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject[@id='Document01']"
     );
-    assert_eq!(decode_failure(&err, SubmissionKind::Register).code, ErrorCode::XDSRegistryMetadataError);
+    assert_eq!(
+        decode_failure(&err, SubmissionKind::Register).code,
+        ErrorCode::XDSRegistryMetadataError
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,28 +668,39 @@ fn schema_invalid_message_is_a_metadata_error_of_the_transaction() {
 #[test]
 fn rule_submission_set_exactly_one() {
     let mut req = one_document();
-    req.objects.objects.retain(|o| !matches!(o, ebxml::Identifiable::RegistryPackage(_)));
+    req.objects
+        .objects
+        .retain(|o| !matches!(o, ebxml::Identifiable::RegistryPackage(_)));
     let (s, problems) = register(&req);
     assert!(s.is_none());
     // Without a SubmissionSet there is no membership to check either; its top-level
     // classification now classifies nothing.
     expect_errors(
         &problems,
-        &["Submission.submissionSet.exactlyOne", "Classification.classifiedObject.resolves"],
+        &[
+            "Submission.submissionSet.exactlyOne",
+            "Classification.classifiedObject.resolves",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
 
     let mut req = register_fixture("dcm4chee/xds/valid-iti42-create-folder.xml");
     let folder = package(&mut req, 0).object.id.clone();
-    req.objects.objects.push(ebxml::Identifiable::Classification(ebxml::Classification {
-        object: ebxml::RegistryObject::new("cl-second-set"),
-        classification_scheme: None,
-        classified_object: folder,
-        classification_node: Some(vocabulary::SUBMISSION_SET.into()),
-        node_representation: None,
-    }));
+    req.objects
+        .objects
+        .push(ebxml::Identifiable::Classification(ebxml::Classification {
+            object: ebxml::RegistryObject::new("cl-second-set"),
+            classification_scheme: None,
+            classified_object: folder,
+            classification_node: Some(vocabulary::SUBMISSION_SET.into()),
+            node_representation: None,
+        }));
     let (_, problems) = register(&req);
-    assert!(error_rules(&problems).contains("RegistryPackage.kind.known"), "{}", show(&problems));
+    assert!(
+        error_rules(&problems).contains("RegistryPackage.kind.known"),
+        "{}",
+        show(&problems)
+    );
 }
 
 #[test]
@@ -568,7 +711,11 @@ fn rule_registry_package_kind_known() {
     });
     let (_, problems) = register(&req);
     let rules = error_rules(&problems);
-    assert!(rules.contains("RegistryPackage.kind.known"), "{}", show(&problems));
+    assert!(
+        rules.contains("RegistryPackage.kind.known"),
+        "{}",
+        show(&problems)
+    );
 }
 
 #[test]
@@ -576,13 +723,21 @@ fn rule_ids_unique() {
     let mut req = one_document();
     association(&mut req).object.id = DE.to_string();
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Submission.ids.unique"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Submission.ids.unique"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 #[test]
 fn rule_unique_ids_unique_in_message() {
     let mut req = one_document();
-    set_identifier(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_UNIQUE_ID, "1.42.20120430135820.37");
+    set_identifier(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_UNIQUE_ID,
+        "1.42.20120430135820.37",
+    );
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
@@ -598,7 +753,11 @@ fn rule_unique_ids_unique_in_message() {
         .find(|e| e.identification_scheme == vocabulary::SUBMISSION_SET_UNIQUE_ID)
         .map(|e| e.value.clone())
         .expect("uniqueId");
-    set_identifier(&mut entry(&mut pnr.submit).object, vocabulary::DOCUMENT_ENTRY_UNIQUE_ID, &ss_unique);
+    set_identifier(
+        &mut entry(&mut pnr.submit).object,
+        vocabulary::DOCUMENT_ENTRY_UNIQUE_ID,
+        &ss_unique,
+    );
     let (_, problems) = submission_from_provide_and_register(&pnr);
     expect_errors(
         &problems,
@@ -610,17 +769,36 @@ fn rule_unique_ids_unique_in_message() {
 #[test]
 fn rule_patient_id_consistent() {
     let mut req = one_document();
-    set_identifier(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_PATIENT_ID, "other^^^&1.2.3.45.4.3.2.1&ISO");
+    set_identifier(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_PATIENT_ID,
+        "other^^^&1.2.3.45.4.3.2.1&ISO",
+    );
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Submission.patientId.consistent"], ErrorCode::XDSPatientIdDoesNotMatch);
+    expect_errors(
+        &problems,
+        &["Submission.patientId.consistent"],
+        ErrorCode::XDSPatientIdDoesNotMatch,
+    );
     let p = errors(&problems)[0];
-    assert_eq!(p.context, format!("DocumentEntry '{DE}' (uniqueId 1.42.20120430135820.36)"));
+    assert_eq!(
+        p.context,
+        format!("DocumentEntry '{DE}' (uniqueId 1.42.20120430135820.36)")
+    );
     assert!(p.message.contains("other^^^&1.2.3.45.4.3.2.1&ISO"), "{p}");
 
     let mut req = register_fixture("dcm4chee/xds/valid-iti42-create-folder.xml");
-    set_identifier(&mut package(&mut req, 0).object, vocabulary::FOLDER_PATIENT_ID, "other^^^&1.2.3.45.4.3.2.1&ISO");
+    set_identifier(
+        &mut package(&mut req, 0).object,
+        vocabulary::FOLDER_PATIENT_ID,
+        "other^^^&1.2.3.45.4.3.2.1&ISO",
+    );
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Submission.patientId.consistent"], ErrorCode::XDSPatientIdDoesNotMatch);
+    expect_errors(
+        &problems,
+        &["Submission.patientId.consistent"],
+        ErrorCode::XDSPatientIdDoesNotMatch,
+    );
 }
 
 #[test]
@@ -628,22 +806,36 @@ fn rule_on_demand_not_allowed() {
     let mut req = one_document();
     entry(&mut req).object.object_type = Some(vocabulary::DOCUMENT_ENTRY_ON_DEMAND.into());
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Submission.onDemand.notAllowed"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Submission.onDemand.notAllowed"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 #[test]
 fn rules_top_level_classifications_and_identifiers_resolve() {
     let mut req = one_document();
-    let mut c = classification(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_EVENT_CODE);
+    let mut c = classification(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_EVENT_CODE,
+    );
     c.classified_object = "urn:uuid:11111111-2222-3333-4444-555555555555".into();
-    req.objects.objects.push(ebxml::Identifiable::Classification(c));
+    req.objects
+        .objects
+        .push(ebxml::Identifiable::Classification(c));
     let mut e = entry(&mut req).object.external_identifiers[0].clone();
     e.registry_object = "Nowhere".into();
-    req.objects.objects.push(ebxml::Identifiable::ExternalIdentifier(e));
+    req.objects
+        .objects
+        .push(ebxml::Identifiable::ExternalIdentifier(e));
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
-        &["Classification.classifiedObject.resolves", "ExternalIdentifier.registryObject.resolves"],
+        &[
+            "Classification.classifiedObject.resolves",
+            "ExternalIdentifier.registryObject.resolves",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
 }
@@ -651,23 +843,41 @@ fn rules_top_level_classifications_and_identifiers_resolve() {
 #[test]
 fn top_level_classifications_count_like_nested_ones() {
     let mut req = one_document();
-    let class_code = classification(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_CLASS_CODE);
-    remove_classifications(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_CLASS_CODE);
-    req.objects.objects.push(ebxml::Identifiable::Classification(class_code));
+    let class_code = classification(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_CLASS_CODE,
+    );
+    remove_classifications(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_CLASS_CODE,
+    );
+    req.objects
+        .objects
+        .push(ebxml::Identifiable::Classification(class_code));
     let (s, problems) = register(&req);
     expect_clean(&problems);
-    assert_eq!(s.expect("submission").documents[0].class_code.code, "History and Physical");
+    assert_eq!(
+        s.expect("submission").documents[0].class_code.code,
+        "History and Physical"
+    );
 }
 
 #[test]
 fn rules_nested_targets_match_parent() {
     let mut req = one_document();
-    classification_mut(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_TYPE_CODE).classified_object = SS.into();
+    classification_mut(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_TYPE_CODE,
+    )
+    .classified_object = SS.into();
     entry(&mut req).object.external_identifiers[0].registry_object = SS.into();
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
-        &["Classification.classifiedObject.matchesParent", "ExternalIdentifier.registryObject.matchesParent"],
+        &[
+            "Classification.classifiedObject.matchesParent",
+            "ExternalIdentifier.registryObject.matchesParent",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
 }
@@ -675,7 +885,10 @@ fn rules_nested_targets_match_parent() {
 #[test]
 fn rules_unknown_schemes_are_not_saved_warnings() {
     let mut req = one_document();
-    let mut c = classification(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_EVENT_CODE);
+    let mut c = classification(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_EVENT_CODE,
+    );
     c.classification_scheme = Some("urn:uuid:00000000-1111-2222-3333-444444444444".into());
     entry(&mut req).object.classifications.push(c);
     let mut e = entry(&mut req).object.external_identifiers[0].clone();
@@ -685,8 +898,19 @@ fn rules_unknown_schemes_are_not_saved_warnings() {
     expect_clean(&problems);
     assert!(s.is_some());
     let rules: BTreeSet<&str> = problems.iter().map(|p| p.rule).collect();
-    assert_eq!(rules, BTreeSet::from(["Classification.scheme.known", "ExternalIdentifier.scheme.known"]));
-    assert!(problems.iter().all(|p| p.code == ErrorCode::XDSExtraMetadataNotSaved && p.severity == Severity::Warning));
+    assert_eq!(
+        rules,
+        BTreeSet::from([
+            "Classification.scheme.known",
+            "ExternalIdentifier.scheme.known"
+        ])
+    );
+    assert!(
+        problems
+            .iter()
+            .all(|p| p.code == ErrorCode::XDSExtraMetadataNotSaved
+                && p.severity == Severity::Warning)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,7 +922,11 @@ fn rule_document_entry_document_present() {
     let mut req = provide();
     req.documents.clear();
     let (_, problems) = submission_from_provide_and_register(&req);
-    expect_errors(&problems, &["DocumentEntry.document.present"], ErrorCode::XDSMissingDocument);
+    expect_errors(
+        &problems,
+        &["DocumentEntry.document.present"],
+        ErrorCode::XDSMissingDocument,
+    );
 }
 
 #[test]
@@ -709,7 +937,11 @@ fn rule_document_metadata_present() {
         content: Bytes::from_static(b"orphan"),
     });
     let (_, problems) = submission_from_provide_and_register(&req);
-    expect_errors(&problems, &["Document.metadata.present"], ErrorCode::XDSMissingDocumentMetadata);
+    expect_errors(
+        &problems,
+        &["Document.metadata.present"],
+        ErrorCode::XDSMissingDocumentMetadata,
+    );
     assert_eq!(errors(&problems)[0].context, "Document 'Document02'");
 }
 
@@ -719,7 +951,11 @@ fn rule_document_id_unique() {
     let again = req.documents[0].clone();
     req.documents.push(again);
     let (_, problems) = submission_from_provide_and_register(&req);
-    expect_errors(&problems, &["Document.id.unique"], ErrorCode::XDSRepositoryMetadataError);
+    expect_errors(
+        &problems,
+        &["Document.id.unique"],
+        ErrorCode::XDSRepositoryMetadataError,
+    );
 }
 
 #[test]
@@ -740,10 +976,19 @@ fn rules_hash_and_size_match_the_document() {
     let rules = error_rules(&problems);
     assert_eq!(
         rules,
-        BTreeSet::from(["DocumentEntry.hash.matchesDocument", "DocumentEntry.size.matchesDocument"])
+        BTreeSet::from([
+            "DocumentEntry.hash.matchesDocument",
+            "DocumentEntry.size.matchesDocument"
+        ])
     );
     let codes: BTreeSet<ErrorCode> = errors(&problems).iter().map(|p| p.code).collect();
-    assert_eq!(codes, BTreeSet::from([ErrorCode::XDSNonIdenticalHash, ErrorCode::XDSNonIdenticalSize]));
+    assert_eq!(
+        codes,
+        BTreeSet::from([
+            ErrorCode::XDSNonIdenticalHash,
+            ErrorCode::XDSNonIdenticalSize
+        ])
+    );
 }
 
 #[test]
@@ -751,7 +996,10 @@ fn iti41_does_not_require_what_the_repository_computes() {
     let (s, problems) = submission_from_provide_and_register(&provide());
     expect_clean(&problems);
     let d = &s.expect("submission").documents[0];
-    assert_eq!((d.hash, d.size, d.repository_unique_id.as_ref()), (None, None, None));
+    assert_eq!(
+        (d.hash, d.size, d.repository_unique_id.as_ref()),
+        (None, None, None)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -766,7 +1014,10 @@ fn rule_association_type_known_and_allowed() {
     // The DocumentEntry is no longer a member either.
     expect_errors(
         &problems,
-        &["Association.associationType.known", "DocumentEntry.submissionSetMembership.required"],
+        &[
+            "Association.associationType.known",
+            "DocumentEntry.submissionSetMembership.required",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
 
@@ -779,7 +1030,11 @@ fn rule_association_type_known_and_allowed() {
         None,
     ));
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Association.associationType.allowed"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Association.associationType.allowed"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 #[test]
@@ -790,13 +1045,25 @@ fn rules_association_ids_and_ends_have_valid_form() {
     a.target_object = "urn:uuid:1234".into();
     let (_, problems) = register(&req);
     let rules = error_rules(&problems);
-    assert!(rules.contains("Association.entryUUID.format"), "{}", show(&problems));
-    assert!(rules.contains("Association.targetObject.format"), "{}", show(&problems));
+    assert!(
+        rules.contains("Association.entryUUID.format"),
+        "{}",
+        show(&problems)
+    );
+    assert!(
+        rules.contains("Association.targetObject.format"),
+        "{}",
+        show(&problems)
+    );
 
     let mut req = one_document();
     association(&mut req).source_object = "urn:uuid:".into();
     let (_, problems) = register(&req);
-    assert!(error_rules(&problems).contains("Association.sourceObject.format"), "{}", show(&problems));
+    assert!(
+        error_rules(&problems).contains("Association.sourceObject.format"),
+        "{}",
+        show(&problems)
+    );
 }
 
 #[test]
@@ -806,14 +1073,21 @@ fn rules_symbolic_ends_resolve_in_the_submission() {
     let (_, problems) = submission_from_provide_and_register(&req);
     expect_errors(
         &problems,
-        &["Association.targetObject.resolves", "DocumentEntry.submissionSetMembership.required"],
+        &[
+            "Association.targetObject.resolves",
+            "DocumentEntry.submissionSetMembership.required",
+        ],
         ErrorCode::XDSRepositoryMetadataError,
     );
     let mut req = provide();
     association(&mut req.submit).source_object = "SubmissionSet99".into();
     let (_, problems) = submission_from_provide_and_register(&req);
     let rules = error_rules(&problems);
-    assert!(rules.contains("Association.sourceObject.resolves"), "{}", show(&problems));
+    assert!(
+        rules.contains("Association.sourceObject.resolves"),
+        "{}",
+        show(&problems)
+    );
 }
 
 #[test]
@@ -821,15 +1095,24 @@ fn symbolic_ids_resolve_and_uuid_targets_are_external() {
     let (s, problems) = submission_from_provide_and_register(&provide());
     expect_clean(&problems);
     let s = s.expect("submission");
-    assert_eq!(s.documents[0].entry_uuid, RegistryObjectId::Symbolic("Document01".into()));
-    assert_eq!(s.associations[0].submission_set_status, Some(SubmissionSetStatus::Original));
+    assert_eq!(
+        s.documents[0].entry_uuid,
+        RegistryObjectId::Symbolic("Document01".into())
+    );
+    assert_eq!(
+        s.associations[0].submission_set_status,
+        Some(SubmissionSetStatus::Original)
+    );
     assert!(s.external_references().is_empty());
 }
 
 #[test]
 fn rule_submission_set_status_required() {
     let mut req = one_document();
-    remove_slot(&mut association(&mut req).object, vocabulary::SLOT_SUBMISSION_SET_STATUS);
+    remove_slot(
+        &mut association(&mut req).object,
+        vocabulary::SLOT_SUBMISSION_SET_STATUS,
+    );
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
@@ -841,7 +1124,11 @@ fn rule_submission_set_status_required() {
 #[test]
 fn rule_submission_set_status_valid() {
     let mut req = one_document();
-    set_slot(&mut association(&mut req).object, vocabulary::SLOT_SUBMISSION_SET_STATUS, &["Copy"]);
+    set_slot(
+        &mut association(&mut req).object,
+        vocabulary::SLOT_SUBMISSION_SET_STATUS,
+        &["Copy"],
+    );
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
@@ -865,7 +1152,11 @@ fn rule_submission_set_status_valid() {
 #[test]
 fn rule_submission_set_status_consistent() {
     let mut req = one_document();
-    set_slot(&mut association(&mut req).object, vocabulary::SLOT_SUBMISSION_SET_STATUS, &["Reference"]);
+    set_slot(
+        &mut association(&mut req).object,
+        vocabulary::SLOT_SUBMISSION_SET_STATUS,
+        &["Reference"],
+    );
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
@@ -912,7 +1203,11 @@ fn rule_has_member_source_valid() {
         None,
     ));
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Association.HasMember.source.valid"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Association.HasMember.source.valid"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 #[test]
@@ -929,7 +1224,11 @@ fn rule_has_member_target_valid() {
         None,
     ));
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Association.HasMember.target.valid"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Association.HasMember.target.valid"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
     // A SubmissionSet cannot contain itself.
     let mut req = one_document();
     req.objects.objects.push(new_association(
@@ -940,7 +1239,11 @@ fn rule_has_member_target_valid() {
         None,
     ));
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Association.HasMember.target.valid"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Association.HasMember.target.valid"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 #[test]
@@ -949,7 +1252,13 @@ fn adding_a_registered_document_to_a_new_folder_is_accepted() {
     let folder = package(&mut req, 0).object.id.clone();
     let set = package(&mut req, 1).object.id.clone();
     let fd = "urn:uuid:6e3c4a8b-0a55-4c8e-8d7e-5b3f0f0c1a07";
-    req.objects.objects.push(new_association(fd, vocabulary::ASSOCIATION_HAS_MEMBER, &folder, REGISTERED, None));
+    req.objects.objects.push(new_association(
+        fd,
+        vocabulary::ASSOCIATION_HAS_MEMBER,
+        &folder,
+        REGISTERED,
+        None,
+    ));
     req.objects.objects.push(new_association(
         "urn:uuid:6e3c4a8b-0a55-4c8e-8d7e-5b3f0f0c1a08",
         vocabulary::ASSOCIATION_HAS_MEMBER,
@@ -978,7 +1287,10 @@ fn rule_relationship_source_in_submission() {
     expect_errors(
         &problems,
         // The target is in the submission too, which a replacement cannot be.
-        &["Association.relationship.sourceInSubmission", "Association.relationship.targetRegistered"],
+        &[
+            "Association.relationship.sourceInSubmission",
+            "Association.relationship.targetRegistered",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
 }
@@ -1018,7 +1330,9 @@ fn rule_relationship_target_registered() {
 #[test]
 fn rules_submission_set_membership_required() {
     let mut req = one_document();
-    req.objects.objects.retain(|o| !matches!(o, ebxml::Identifiable::Association(_)));
+    req.objects
+        .objects
+        .retain(|o| !matches!(o, ebxml::Identifiable::Association(_)));
     let (_, problems) = register(&req);
     expect_errors(
         &problems,
@@ -1026,9 +1340,15 @@ fn rules_submission_set_membership_required() {
         ErrorCode::XDSRegistryMetadataError,
     );
     let mut req = register_fixture("dcm4chee/xds/valid-iti42-create-folder.xml");
-    req.objects.objects.retain(|o| !matches!(o, ebxml::Identifiable::Association(_)));
+    req.objects
+        .objects
+        .retain(|o| !matches!(o, ebxml::Identifiable::Association(_)));
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Folder.submissionSetMembership.required"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Folder.submissionSetMembership.required"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1044,54 +1364,262 @@ struct Case {
 fn document_entry_cases() -> Vec<Case> {
     use vocabulary as v;
     vec![
-        Case { change: |o| o.object_type = None, rule: "DocumentEntry.objectType.required" },
-        Case { change: |o| o.object_type = Some("urn:uuid:00000000-0000-0000-0000-000000000000".into()), rule: "DocumentEntry.objectType.valid" },
-        Case { change: |o| o.status = Some("Approved".into()), rule: "DocumentEntry.availabilityStatus.format" },
-        Case { change: |o| remove_identifier(o, v::DOCUMENT_ENTRY_PATIENT_ID), rule: "DocumentEntry.patientId.required" },
-        Case { change: |o| set_identifier(o, v::DOCUMENT_ENTRY_PATIENT_ID, "test1234_1"), rule: "DocumentEntry.patientId.format" },
-        Case { change: |o| { let e = o.external_identifiers[0].clone(); o.external_identifiers.push(e); }, rule: "DocumentEntry.patientId.singleValued" },
-        Case { change: |o| remove_identifier(o, v::DOCUMENT_ENTRY_UNIQUE_ID), rule: "DocumentEntry.uniqueId.required" },
-        Case { change: |o| set_identifier(o, v::DOCUMENT_ENTRY_UNIQUE_ID, "1.2^toolongextension17"), rule: "DocumentEntry.uniqueId.format" },
-        Case { change: |o| { let e = o.external_identifiers[1].clone(); o.external_identifiers.push(e); }, rule: "DocumentEntry.uniqueId.singleValued" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_CLASS_CODE), rule: "DocumentEntry.classCode.required" },
-        Case { change: |o| { let c = classification(o, v::DOCUMENT_ENTRY_CLASS_CODE); o.classifications.push(c); }, rule: "DocumentEntry.classCode.singleValued" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_CONFIDENTIALITY_CODE), rule: "DocumentEntry.confidentialityCode.required" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_FORMAT_CODE), rule: "DocumentEntry.formatCode.required" },
-        Case { change: |o| { let c = classification(o, v::DOCUMENT_ENTRY_FORMAT_CODE); o.classifications.push(c); }, rule: "DocumentEntry.formatCode.singleValued" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE), rule: "DocumentEntry.healthcareFacilityTypeCode.required" },
-        Case { change: |o| { let c = classification(o, v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE); o.classifications.push(c); }, rule: "DocumentEntry.healthcareFacilityTypeCode.singleValued" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_PRACTICE_SETTING_CODE), rule: "DocumentEntry.practiceSettingCode.required" },
-        Case { change: |o| { let c = classification(o, v::DOCUMENT_ENTRY_PRACTICE_SETTING_CODE); o.classifications.push(c); }, rule: "DocumentEntry.practiceSettingCode.singleValued" },
-        Case { change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_TYPE_CODE), rule: "DocumentEntry.typeCode.required" },
-        Case { change: |o| { let c = classification(o, v::DOCUMENT_ENTRY_TYPE_CODE); o.classifications.push(c); }, rule: "DocumentEntry.typeCode.singleValued" },
-        Case { change: |o| remove_slot(o, v::SLOT_CREATION_TIME), rule: "DocumentEntry.creationTime.required" },
-        Case { change: |o| set_slot(o, v::SLOT_CREATION_TIME, &["20051224", "20051225"]), rule: "DocumentEntry.creationTime.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_CREATION_TIME, &["2005-12-24"]), rule: "DocumentEntry.creationTime.format" },
-        Case { change: |o| set_slot(o, v::SLOT_SERVICE_START_TIME, &["2004", "2005"]), rule: "DocumentEntry.serviceStartTime.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_SERVICE_START_TIME, &["20041332"]), rule: "DocumentEntry.serviceStartTime.format" },
-        Case { change: |o| set_slot(o, v::SLOT_SERVICE_STOP_TIME, &["2004", "2005"]), rule: "DocumentEntry.serviceStopTime.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_SERVICE_STOP_TIME, &["200412230801+0100"]), rule: "DocumentEntry.serviceStopTime.format" },
-        Case { change: |o| remove_slot(o, v::SLOT_LANGUAGE_CODE), rule: "DocumentEntry.languageCode.required" },
-        Case { change: |o| set_slot(o, v::SLOT_LANGUAGE_CODE, &["en-us", "de-de"]), rule: "DocumentEntry.languageCode.singleValued" },
-        Case { change: |o| remove_slot(o, v::SLOT_SOURCE_PATIENT_ID), rule: "DocumentEntry.sourcePatientId.required" },
-        Case { change: |o| set_slot(o, v::SLOT_SOURCE_PATIENT_ID, &["a", "b"]), rule: "DocumentEntry.sourcePatientId.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_LEGAL_AUTHENTICATOR, &["^A", "^B"]), rule: "DocumentEntry.legalAuthenticator.singleValued" },
-        Case { change: |o| remove_slot(o, v::SLOT_HASH), rule: "DocumentEntry.hash.required" },
-        Case { change: |o| set_slot(o, v::SLOT_HASH, &["e543712c0e10501972de13a5bfcbe826c49feb75", "e543712c0e10501972de13a5bfcbe826c49feb75"]), rule: "DocumentEntry.hash.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_HASH, &["e543712c"]), rule: "DocumentEntry.hash.format" },
-        Case { change: |o| remove_slot(o, v::SLOT_SIZE), rule: "DocumentEntry.size.required" },
-        Case { change: |o| set_slot(o, v::SLOT_SIZE, &["4", "4"]), rule: "DocumentEntry.size.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_SIZE, &["-4"]), rule: "DocumentEntry.size.format" },
-        Case { change: |o| remove_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID), rule: "DocumentEntry.repositoryUniqueId.required" },
-        Case { change: |o| set_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID, &["1.2", "1.3"]), rule: "DocumentEntry.repositoryUniqueId.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID, &["repo-1"]), rule: "DocumentEntry.repositoryUniqueId.format" },
-        Case { change: |o| set_slot(o, v::SLOT_URI, &["a", "b"]), rule: "DocumentEntry.URI.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_DOCUMENT_AVAILABILITY, &[v::DOCUMENT_AVAILABILITY_ONLINE, v::DOCUMENT_AVAILABILITY_OFFLINE]), rule: "DocumentEntry.documentAvailability.singleValued" },
-        Case { change: |o| classification_mut(o, v::DOCUMENT_ENTRY_CLASS_CODE).node_representation = Some(" ".into()), rule: "Code.code.required" },
-        Case { change: |o| classification_mut(o, v::DOCUMENT_ENTRY_EVENT_CODE).object.slots.clear(), rule: "Code.codingScheme.required" },
-        Case { change: |o| classification_mut(o, v::DOCUMENT_ENTRY_EVENT_CODE).object.name = None, rule: "Code.displayName.required" },
-        Case { change: |o| classification_mut(o, v::DOCUMENT_ENTRY_AUTHOR).object.slots.clear(), rule: "Author.content.required" },
-        Case { change: |o| set_slot(&mut classification_mut(o, v::DOCUMENT_ENTRY_AUTHOR).object, "authorPerson", &["^A", "^B"]), rule: "Author.authorPerson.singleValued" },
+        Case {
+            change: |o| o.object_type = None,
+            rule: "DocumentEntry.objectType.required",
+        },
+        Case {
+            change: |o| {
+                o.object_type = Some("urn:uuid:00000000-0000-0000-0000-000000000000".into())
+            },
+            rule: "DocumentEntry.objectType.valid",
+        },
+        Case {
+            change: |o| o.status = Some("Approved".into()),
+            rule: "DocumentEntry.availabilityStatus.format",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::DOCUMENT_ENTRY_PATIENT_ID),
+            rule: "DocumentEntry.patientId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::DOCUMENT_ENTRY_PATIENT_ID, "test1234_1"),
+            rule: "DocumentEntry.patientId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[0].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "DocumentEntry.patientId.singleValued",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::DOCUMENT_ENTRY_UNIQUE_ID),
+            rule: "DocumentEntry.uniqueId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::DOCUMENT_ENTRY_UNIQUE_ID, "1.2^toolongextension17"),
+            rule: "DocumentEntry.uniqueId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[1].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "DocumentEntry.uniqueId.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_CLASS_CODE),
+            rule: "DocumentEntry.classCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::DOCUMENT_ENTRY_CLASS_CODE);
+                o.classifications.push(c);
+            },
+            rule: "DocumentEntry.classCode.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_CONFIDENTIALITY_CODE),
+            rule: "DocumentEntry.confidentialityCode.required",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_FORMAT_CODE),
+            rule: "DocumentEntry.formatCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::DOCUMENT_ENTRY_FORMAT_CODE);
+                o.classifications.push(c);
+            },
+            rule: "DocumentEntry.formatCode.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE),
+            rule: "DocumentEntry.healthcareFacilityTypeCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE);
+                o.classifications.push(c);
+            },
+            rule: "DocumentEntry.healthcareFacilityTypeCode.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_PRACTICE_SETTING_CODE),
+            rule: "DocumentEntry.practiceSettingCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::DOCUMENT_ENTRY_PRACTICE_SETTING_CODE);
+                o.classifications.push(c);
+            },
+            rule: "DocumentEntry.practiceSettingCode.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::DOCUMENT_ENTRY_TYPE_CODE),
+            rule: "DocumentEntry.typeCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::DOCUMENT_ENTRY_TYPE_CODE);
+                o.classifications.push(c);
+            },
+            rule: "DocumentEntry.typeCode.singleValued",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_CREATION_TIME),
+            rule: "DocumentEntry.creationTime.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_CREATION_TIME, &["20051224", "20051225"]),
+            rule: "DocumentEntry.creationTime.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_CREATION_TIME, &["2005-12-24"]),
+            rule: "DocumentEntry.creationTime.format",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SERVICE_START_TIME, &["2004", "2005"]),
+            rule: "DocumentEntry.serviceStartTime.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SERVICE_START_TIME, &["20041332"]),
+            rule: "DocumentEntry.serviceStartTime.format",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SERVICE_STOP_TIME, &["2004", "2005"]),
+            rule: "DocumentEntry.serviceStopTime.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SERVICE_STOP_TIME, &["200412230801+0100"]),
+            rule: "DocumentEntry.serviceStopTime.format",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_LANGUAGE_CODE),
+            rule: "DocumentEntry.languageCode.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_LANGUAGE_CODE, &["en-us", "de-de"]),
+            rule: "DocumentEntry.languageCode.singleValued",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_SOURCE_PATIENT_ID),
+            rule: "DocumentEntry.sourcePatientId.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SOURCE_PATIENT_ID, &["a", "b"]),
+            rule: "DocumentEntry.sourcePatientId.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_LEGAL_AUTHENTICATOR, &["^A", "^B"]),
+            rule: "DocumentEntry.legalAuthenticator.singleValued",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_HASH),
+            rule: "DocumentEntry.hash.required",
+        },
+        Case {
+            change: |o| {
+                set_slot(
+                    o,
+                    v::SLOT_HASH,
+                    &[
+                        "e543712c0e10501972de13a5bfcbe826c49feb75",
+                        "e543712c0e10501972de13a5bfcbe826c49feb75",
+                    ],
+                )
+            },
+            rule: "DocumentEntry.hash.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_HASH, &["e543712c"]),
+            rule: "DocumentEntry.hash.format",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_SIZE),
+            rule: "DocumentEntry.size.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SIZE, &["4", "4"]),
+            rule: "DocumentEntry.size.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SIZE, &["-4"]),
+            rule: "DocumentEntry.size.format",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID),
+            rule: "DocumentEntry.repositoryUniqueId.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID, &["1.2", "1.3"]),
+            rule: "DocumentEntry.repositoryUniqueId.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_REPOSITORY_UNIQUE_ID, &["repo-1"]),
+            rule: "DocumentEntry.repositoryUniqueId.format",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_URI, &["a", "b"]),
+            rule: "DocumentEntry.URI.singleValued",
+        },
+        Case {
+            change: |o| {
+                set_slot(
+                    o,
+                    v::SLOT_DOCUMENT_AVAILABILITY,
+                    &[
+                        v::DOCUMENT_AVAILABILITY_ONLINE,
+                        v::DOCUMENT_AVAILABILITY_OFFLINE,
+                    ],
+                )
+            },
+            rule: "DocumentEntry.documentAvailability.singleValued",
+        },
+        Case {
+            change: |o| {
+                classification_mut(o, v::DOCUMENT_ENTRY_CLASS_CODE).node_representation =
+                    Some(" ".into())
+            },
+            rule: "Code.code.required",
+        },
+        Case {
+            change: |o| {
+                classification_mut(o, v::DOCUMENT_ENTRY_EVENT_CODE)
+                    .object
+                    .slots
+                    .clear()
+            },
+            rule: "Code.codingScheme.required",
+        },
+        Case {
+            change: |o| {
+                classification_mut(o, v::DOCUMENT_ENTRY_EVENT_CODE)
+                    .object
+                    .name = None
+            },
+            rule: "Code.displayName.required",
+        },
+        Case {
+            change: |o| {
+                classification_mut(o, v::DOCUMENT_ENTRY_AUTHOR)
+                    .object
+                    .slots
+                    .clear()
+            },
+            rule: "Author.content.required",
+        },
+        Case {
+            change: |o| {
+                set_slot(
+                    &mut classification_mut(o, v::DOCUMENT_ENTRY_AUTHOR).object,
+                    "authorPerson",
+                    &["^A", "^B"],
+                )
+            },
+            rule: "Author.authorPerson.singleValued",
+        },
     ]
 }
 
@@ -1103,9 +1631,17 @@ fn rules_document_entry_attributes() {
         (case.change)(&mut entry(&mut req).object);
         let (_, problems) = register(&req);
         let got = error_rules(&problems);
-        assert_eq!(got, BTreeSet::from([case.rule]), "{}:\n{}", case.rule, show(&problems));
+        assert_eq!(
+            got,
+            BTreeSet::from([case.rule]),
+            "{}:\n{}",
+            case.rule,
+            show(&problems)
+        );
         assert!(
-            errors(&problems).iter().all(|p| p.code == ErrorCode::XDSRegistryMetadataError),
+            errors(&problems)
+                .iter()
+                .all(|p| p.code == ErrorCode::XDSRegistryMetadataError),
             "{}",
             show(&problems)
         );
@@ -1137,7 +1673,11 @@ fn all_problems_of_a_broken_entry_are_collected() {
     remove_identifier(o, vocabulary::DOCUMENT_ENTRY_PATIENT_ID);
     remove_classifications(o, vocabulary::DOCUMENT_ENTRY_CLASS_CODE);
     set_slot(o, vocabulary::SLOT_CREATION_TIME, &["yesterday"]);
-    set_identifier(&mut package(&mut req, 0).object, vocabulary::SUBMISSION_SET_SOURCE_ID, "not-an-oid");
+    set_identifier(
+        &mut package(&mut req, 0).object,
+        vocabulary::SUBMISSION_SET_SOURCE_ID,
+        "not-an-oid",
+    );
     let (s, problems) = register(&req);
     assert!(s.is_none(), "the SubmissionSet is invalid");
     assert_eq!(
@@ -1154,20 +1694,74 @@ fn all_problems_of_a_broken_entry_are_collected() {
 fn submission_set_cases() -> Vec<Case> {
     use vocabulary as v;
     vec![
-        Case { change: |o| o.status = Some("urn:x".into()), rule: "SubmissionSet.availabilityStatus.format" },
-        Case { change: |o| remove_identifier(o, v::SUBMISSION_SET_PATIENT_ID), rule: "SubmissionSet.patientId.required" },
-        Case { change: |o| set_identifier(o, v::SUBMISSION_SET_PATIENT_ID, "x^^^&1.2&DNS"), rule: "SubmissionSet.patientId.format" },
-        Case { change: |o| { let e = o.external_identifiers[2].clone(); o.external_identifiers.push(e); }, rule: "SubmissionSet.patientId.singleValued" },
-        Case { change: |o| remove_identifier(o, v::SUBMISSION_SET_UNIQUE_ID), rule: "SubmissionSet.uniqueId.required" },
-        Case { change: |o| set_identifier(o, v::SUBMISSION_SET_UNIQUE_ID, "1.42.5^ext"), rule: "SubmissionSet.uniqueId.format" },
-        Case { change: |o| { let e = o.external_identifiers[0].clone(); o.external_identifiers.push(e); }, rule: "SubmissionSet.uniqueId.singleValued" },
-        Case { change: |o| remove_identifier(o, v::SUBMISSION_SET_SOURCE_ID), rule: "SubmissionSet.sourceId.required" },
-        Case { change: |o| { let e = o.external_identifiers[1].clone(); o.external_identifiers.push(e); }, rule: "SubmissionSet.sourceId.singleValued" },
-        Case { change: |o| remove_slot(o, v::SLOT_SUBMISSION_TIME), rule: "SubmissionSet.submissionTime.required" },
-        Case { change: |o| set_slot(o, v::SLOT_SUBMISSION_TIME, &["2004", "2005"]), rule: "SubmissionSet.submissionTime.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_SUBMISSION_TIME, &["20041225235099"]), rule: "SubmissionSet.submissionTime.format" },
-        Case { change: |o| remove_classifications(o, v::SUBMISSION_SET_CONTENT_TYPE_CODE), rule: "SubmissionSet.contentTypeCode.required" },
-        Case { change: |o| { let c = classification(o, v::SUBMISSION_SET_CONTENT_TYPE_CODE); o.classifications.push(c); }, rule: "SubmissionSet.contentTypeCode.singleValued" },
+        Case {
+            change: |o| o.status = Some("urn:x".into()),
+            rule: "SubmissionSet.availabilityStatus.format",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::SUBMISSION_SET_PATIENT_ID),
+            rule: "SubmissionSet.patientId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::SUBMISSION_SET_PATIENT_ID, "x^^^&1.2&DNS"),
+            rule: "SubmissionSet.patientId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[2].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "SubmissionSet.patientId.singleValued",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::SUBMISSION_SET_UNIQUE_ID),
+            rule: "SubmissionSet.uniqueId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::SUBMISSION_SET_UNIQUE_ID, "1.42.5^ext"),
+            rule: "SubmissionSet.uniqueId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[0].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "SubmissionSet.uniqueId.singleValued",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::SUBMISSION_SET_SOURCE_ID),
+            rule: "SubmissionSet.sourceId.required",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[1].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "SubmissionSet.sourceId.singleValued",
+        },
+        Case {
+            change: |o| remove_slot(o, v::SLOT_SUBMISSION_TIME),
+            rule: "SubmissionSet.submissionTime.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SUBMISSION_TIME, &["2004", "2005"]),
+            rule: "SubmissionSet.submissionTime.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_SUBMISSION_TIME, &["20041225235099"]),
+            rule: "SubmissionSet.submissionTime.format",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::SUBMISSION_SET_CONTENT_TYPE_CODE),
+            rule: "SubmissionSet.contentTypeCode.required",
+        },
+        Case {
+            change: |o| {
+                let c = classification(o, v::SUBMISSION_SET_CONTENT_TYPE_CODE);
+                o.classifications.push(c);
+            },
+            rule: "SubmissionSet.contentTypeCode.singleValued",
+        },
     ]
 }
 
@@ -1178,23 +1772,65 @@ fn rules_submission_set_attributes() {
         (case.change)(&mut package(&mut req, 0).object);
         let (_, problems) = register(&req);
         let got = error_rules(&problems);
-        assert_eq!(got, BTreeSet::from([case.rule]), "{}:\n{}", case.rule, show(&problems));
+        assert_eq!(
+            got,
+            BTreeSet::from([case.rule]),
+            "{}:\n{}",
+            case.rule,
+            show(&problems)
+        );
     }
 }
 
 fn folder_cases() -> Vec<Case> {
     use vocabulary as v;
     vec![
-        Case { change: |o| o.status = Some("urn:x".into()), rule: "Folder.availabilityStatus.format" },
-        Case { change: |o| remove_identifier(o, v::FOLDER_PATIENT_ID), rule: "Folder.patientId.required" },
-        Case { change: |o| set_identifier(o, v::FOLDER_PATIENT_ID, "^^^&1.2&ISO"), rule: "Folder.patientId.format" },
-        Case { change: |o| { let e = o.external_identifiers[1].clone(); o.external_identifiers.push(e); }, rule: "Folder.patientId.singleValued" },
-        Case { change: |o| remove_identifier(o, v::FOLDER_UNIQUE_ID), rule: "Folder.uniqueId.required" },
-        Case { change: |o| set_identifier(o, v::FOLDER_UNIQUE_ID, "folder-1"), rule: "Folder.uniqueId.format" },
-        Case { change: |o| { let e = o.external_identifiers[0].clone(); o.external_identifiers.push(e); }, rule: "Folder.uniqueId.singleValued" },
-        Case { change: |o| remove_classifications(o, v::FOLDER_CODE_LIST), rule: "Folder.codeList.required" },
-        Case { change: |o| set_slot(o, v::SLOT_LAST_UPDATE_TIME, &["2004", "2005"]), rule: "Folder.lastUpdateTime.singleValued" },
-        Case { change: |o| set_slot(o, v::SLOT_LAST_UPDATE_TIME, &["yesterday"]), rule: "Folder.lastUpdateTime.format" },
+        Case {
+            change: |o| o.status = Some("urn:x".into()),
+            rule: "Folder.availabilityStatus.format",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::FOLDER_PATIENT_ID),
+            rule: "Folder.patientId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::FOLDER_PATIENT_ID, "^^^&1.2&ISO"),
+            rule: "Folder.patientId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[1].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "Folder.patientId.singleValued",
+        },
+        Case {
+            change: |o| remove_identifier(o, v::FOLDER_UNIQUE_ID),
+            rule: "Folder.uniqueId.required",
+        },
+        Case {
+            change: |o| set_identifier(o, v::FOLDER_UNIQUE_ID, "folder-1"),
+            rule: "Folder.uniqueId.format",
+        },
+        Case {
+            change: |o| {
+                let e = o.external_identifiers[0].clone();
+                o.external_identifiers.push(e);
+            },
+            rule: "Folder.uniqueId.singleValued",
+        },
+        Case {
+            change: |o| remove_classifications(o, v::FOLDER_CODE_LIST),
+            rule: "Folder.codeList.required",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_LAST_UPDATE_TIME, &["2004", "2005"]),
+            rule: "Folder.lastUpdateTime.singleValued",
+        },
+        Case {
+            change: |o| set_slot(o, v::SLOT_LAST_UPDATE_TIME, &["yesterday"]),
+            rule: "Folder.lastUpdateTime.format",
+        },
     ]
 }
 
@@ -1205,7 +1841,13 @@ fn rules_folder_attributes() {
         (case.change)(&mut package(&mut req, 0).object);
         let (_, problems) = register(&req);
         let got = error_rules(&problems);
-        assert_eq!(got, BTreeSet::from([case.rule]), "{}:\n{}", case.rule, show(&problems));
+        assert_eq!(
+            got,
+            BTreeSet::from([case.rule]),
+            "{}:\n{}",
+            case.rule,
+            show(&problems)
+        );
     }
 }
 
@@ -1249,7 +1891,10 @@ fn rules_entry_uuid_format() {
     // The HasMember association ends at the malformed id too.
     expect_errors(
         &problems,
-        &["DocumentEntry.entryUUID.format", "Association.targetObject.format"],
+        &[
+            "DocumentEntry.entryUUID.format",
+            "Association.targetObject.format",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
     let mut req = one_document();
@@ -1259,7 +1904,10 @@ fn rules_entry_uuid_format() {
     // The HasMember association starts at the malformed id too.
     expect_errors(
         &problems,
-        &["SubmissionSet.entryUUID.format", "Association.sourceObject.format"],
+        &[
+            "SubmissionSet.entryUUID.format",
+            "Association.sourceObject.format",
+        ],
         ErrorCode::XDSRegistryMetadataError,
     );
     let mut req = register_fixture("dcm4chee/xds/valid-iti42-create-folder.xml");
@@ -1278,7 +1926,11 @@ fn rule_association_availability_status_format() {
     let mut req = one_document();
     association(&mut req).object.status = Some("Approved".into());
     let (_, problems) = register(&req);
-    expect_errors(&problems, &["Association.availabilityStatus.format"], ErrorCode::XDSRegistryMetadataError);
+    expect_errors(
+        &problems,
+        &["Association.availabilityStatus.format"],
+        ErrorCode::XDSRegistryMetadataError,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1309,7 +1961,8 @@ impl PatientRegistry for Patients {
 fn affinity_domain_checks_use_the_hooks() {
     let (s, _) = register(&one_document());
     let s = s.expect("submission");
-    let problems = check_affinity_domain(&s, SubmissionKind::Register, &OnlyLoinc, &Patients(vec![]));
+    let problems =
+        check_affinity_domain(&s, SubmissionKind::Register, &OnlyLoinc, &Patients(vec![]));
     let rules: BTreeSet<&str> = problems.iter().map(|p| p.rule).collect();
     assert_eq!(
         rules,
@@ -1319,11 +1972,20 @@ fn affinity_domain_checks_use_the_hooks() {
             "Submission.patientId.known",
         ])
     );
-    let unknown = problems.iter().find(|p| p.rule == "Submission.patientId.known").expect("problem");
+    let unknown = problems
+        .iter()
+        .find(|p| p.rule == "Submission.patientId.known")
+        .expect("problem");
     assert_eq!(unknown.code, ErrorCode::XDSUnknownPatientId);
-    let known = Patients(vec![PatientId::parse("test1234_1^^^&1.2.3.45.4.3.2.1&ISO").expect("pid")]);
+    let known = Patients(vec![
+        PatientId::parse("test1234_1^^^&1.2.3.45.4.3.2.1&ISO").expect("pid"),
+    ]);
     let problems = check_affinity_domain(&s, SubmissionKind::Register, &OnlyLoinc, &known);
-    assert!(!problems.iter().any(|p| p.rule == "Submission.patientId.known"));
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.rule == "Submission.patientId.known")
+    );
     // 5 single codes, 1 confidentialityCode, 2 eventCodeList codes, 1 contentTypeCode.
     assert_eq!(catalogue::codes_of(&s).len(), 9);
 }
@@ -1335,7 +1997,11 @@ fn affinity_domain_checks_use_the_hooks() {
 #[test]
 fn problems_become_registry_errors_naming_rule_and_object() {
     let mut req = one_document();
-    set_identifier(&mut entry(&mut req).object, vocabulary::DOCUMENT_ENTRY_PATIENT_ID, "other^^^&1.2.3.45.4.3.2.1&ISO");
+    set_identifier(
+        &mut entry(&mut req).object,
+        vocabulary::DOCUMENT_ENTRY_PATIENT_ID,
+        "other^^^&1.2.3.45.4.3.2.1&ISO",
+    );
     let (_, problems) = register(&req);
     let response = to_ebxml::registry_response(&problems);
     assert_eq!(response.status, ebxml::ResponseStatus::Failure);
@@ -1343,10 +2009,16 @@ fn problems_become_registry_errors_naming_rule_and_object() {
     assert_eq!(list.highest_severity, Some(ebxml::ErrorSeverity::Error));
     let e = &list.errors[0];
     assert_eq!(e.error_code, "XDSPatientIdDoesNotMatch");
-    assert_eq!(e.location.as_deref(), Some("Submission.patientId.consistent"));
+    assert_eq!(
+        e.location.as_deref(),
+        Some("Submission.patientId.consistent")
+    );
     assert!(e.code_context.starts_with(&format!("DocumentEntry '{DE}' (uniqueId 1.42.20120430135820.36): patientId other^^^&1.2.3.45.4.3.2.1&ISO differs")), "{}", e.code_context);
     let xml = response_xml(&to_ebxml::registry_response(&problems));
-    assert!(xml.contains("errorCode=\"XDSPatientIdDoesNotMatch\""), "{xml}");
+    assert!(
+        xml.contains("errorCode=\"XDSPatientIdDoesNotMatch\""),
+        "{xml}"
+    );
 
     let ok = to_ebxml::registry_response(&[]);
     assert_eq!(ok.status, ebxml::ResponseStatus::Success);
@@ -1368,7 +2040,10 @@ fn warnings_alone_give_success() {
     };
     let r = to_ebxml::registry_response(std::slice::from_ref(&p));
     assert_eq!(r.status, ebxml::ResponseStatus::Success);
-    assert_eq!(r.errors.expect("list").highest_severity, Some(ebxml::ErrorSeverity::Warning));
+    assert_eq!(
+        r.errors.expect("list").highest_severity,
+        Some(ebxml::ErrorSeverity::Warning)
+    );
     assert_eq!(
         p.to_string(),
         "warning XDSExtraMetadataNotSaved [Classification.scheme.known] DocumentEntry 'a': not saved"

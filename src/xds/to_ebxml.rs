@@ -27,7 +27,9 @@ fn slot(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> ebxm
 }
 
 fn extra(slots: &[Slot]) -> impl Iterator<Item = ebxml::Slot> + '_ {
-    slots.iter().map(|s| slot(&s.name, s.values.iter().cloned()))
+    slots
+        .iter()
+        .map(|s| slot(&s.name, s.values.iter().cloned()))
 }
 
 fn international(t: &InternationalText) -> ebxml::InternationalString {
@@ -45,14 +47,27 @@ fn international(t: &InternationalText) -> ebxml::InternationalString {
 }
 
 fn child_id(owner: &str, role: &str, index: usize) -> String {
-    format!("urn:uuid:{}", derived_uuid(&[owner, role, &index.to_string()]).hyphenated())
+    format!(
+        "urn:uuid:{}",
+        derived_uuid(&[owner, role, &index.to_string()]).hyphenated()
+    )
 }
 
-fn code_classification(owner: &str, scheme: &str, index: usize, code: &Code) -> ebxml::Classification {
+fn code_classification(
+    owner: &str,
+    scheme: &str,
+    index: usize,
+    code: &Code,
+) -> ebxml::Classification {
     let mut object = ebxml::RegistryObject::new(child_id(owner, scheme, index));
     object.object_type = Some(v::OBJECT_TYPE_CLASSIFICATION.to_string());
-    object.slots.push(slot(v::SLOT_CODING_SCHEME, [code.scheme.clone()]));
-    object.name = code.display.as_ref().map(ebxml::InternationalString::single);
+    object
+        .slots
+        .push(slot(v::SLOT_CODING_SCHEME, [code.scheme.clone()]));
+    object.name = code
+        .display
+        .as_ref()
+        .map(ebxml::InternationalString::single);
     ebxml::Classification {
         object,
         classification_scheme: Some(scheme.to_string()),
@@ -62,18 +77,29 @@ fn code_classification(owner: &str, scheme: &str, index: usize, code: &Code) -> 
     }
 }
 
-fn codes<'a>(owner: &'a str, scheme: CodeScheme, codes: &'a [Code]) -> impl Iterator<Item = ebxml::Classification> + 'a {
+fn codes<'a>(
+    owner: &'a str,
+    scheme: CodeScheme,
+    codes: &'a [Code],
+) -> impl Iterator<Item = ebxml::Classification> + 'a {
     codes
         .iter()
         .enumerate()
         .map(move |(i, c)| code_classification(owner, scheme.classification_scheme(), i, c))
 }
 
-fn author_classification(owner: &str, scheme: &str, index: usize, a: &Author) -> ebxml::Classification {
+fn author_classification(
+    owner: &str,
+    scheme: &str,
+    index: usize,
+    a: &Author,
+) -> ebxml::Classification {
     let mut object = ebxml::RegistryObject::new(child_id(owner, scheme, index));
     object.object_type = Some(v::OBJECT_TYPE_CLASSIFICATION.to_string());
     if let Some(p) = &a.person {
-        object.slots.push(slot(v::SLOT_AUTHOR_PERSON, [p.to_string()]));
+        object
+            .slots
+            .push(slot(v::SLOT_AUTHOR_PERSON, [p.to_string()]));
     }
     if !a.institutions.is_empty() {
         object.slots.push(slot(
@@ -112,7 +138,12 @@ fn node_classification(owner: &str, node: &str) -> ebxml::Classification {
     }
 }
 
-fn external_identifier(owner: &str, scheme: &str, name: &str, value: String) -> ebxml::ExternalIdentifier {
+fn external_identifier(
+    owner: &str,
+    scheme: &str,
+    name: &str,
+    value: String,
+) -> ebxml::ExternalIdentifier {
     let mut object = ebxml::RegistryObject::new(child_id(owner, scheme, 0));
     object.object_type = Some(v::OBJECT_TYPE_EXTERNAL_IDENTIFIER.to_string());
     object.name = Some(ebxml::InternationalString::single(name));
@@ -141,7 +172,11 @@ fn version_info(version: &Option<String>) -> Option<ebxml::VersionInfo> {
 pub fn document_entry_to_ebxml(d: &DocumentEntry) -> ebxml::ExtrinsicObject {
     let id = d.entry_uuid.to_string();
     let mut slots = Vec::new();
-    opt_slot(&mut slots, v::SLOT_CREATION_TIME, d.creation_time.map(|t| t.to_string()));
+    opt_slot(
+        &mut slots,
+        v::SLOT_CREATION_TIME,
+        d.creation_time.map(|t| t.to_string()),
+    );
     opt_slot(&mut slots, v::SLOT_HASH, d.hash.map(|h| h.to_string()));
     slots.push(slot(v::SLOT_LANGUAGE_CODE, [d.language_code.clone()]));
     opt_slot(
@@ -154,17 +189,39 @@ pub fn document_entry_to_ebxml(d: &DocumentEntry) -> ebxml::ExtrinsicObject {
         v::SLOT_REPOSITORY_UNIQUE_ID,
         d.repository_unique_id.as_ref().map(ToString::to_string),
     );
-    opt_slot(&mut slots, v::SLOT_SERVICE_START_TIME, d.service_start_time.map(|t| t.to_string()));
-    opt_slot(&mut slots, v::SLOT_SERVICE_STOP_TIME, d.service_stop_time.map(|t| t.to_string()));
+    opt_slot(
+        &mut slots,
+        v::SLOT_SERVICE_START_TIME,
+        d.service_start_time.map(|t| t.to_string()),
+    );
+    opt_slot(
+        &mut slots,
+        v::SLOT_SERVICE_STOP_TIME,
+        d.service_stop_time.map(|t| t.to_string()),
+    );
     opt_slot(&mut slots, v::SLOT_SIZE, d.size.map(|s| s.to_string()));
-    opt_slot(&mut slots, v::SLOT_SOURCE_PATIENT_ID, d.source_patient_id.clone());
+    opt_slot(
+        &mut slots,
+        v::SLOT_SOURCE_PATIENT_ID,
+        d.source_patient_id.clone(),
+    );
     if !d.source_patient_info.is_empty() {
-        slots.push(slot(v::SLOT_SOURCE_PATIENT_INFO, d.source_patient_info.iter().cloned()));
+        slots.push(slot(
+            v::SLOT_SOURCE_PATIENT_INFO,
+            d.source_patient_info.iter().cloned(),
+        ));
     }
     opt_slot(&mut slots, v::SLOT_URI, d.uri.clone());
-    opt_slot(&mut slots, v::SLOT_DOCUMENT_AVAILABILITY, d.document_availability.clone());
+    opt_slot(
+        &mut slots,
+        v::SLOT_DOCUMENT_AVAILABILITY,
+        d.document_availability.clone(),
+    );
     if !d.reference_id_list.is_empty() {
-        slots.push(slot(v::SLOT_REFERENCE_ID_LIST, d.reference_id_list.iter().cloned()));
+        slots.push(slot(
+            v::SLOT_REFERENCE_ID_LIST,
+            d.reference_id_list.iter().cloned(),
+        ));
     }
     slots.extend(extra(&d.extra_slots));
 
@@ -174,10 +231,22 @@ pub fn document_entry_to_ebxml(d: &DocumentEntry) -> ebxml::ExtrinsicObject {
         .enumerate()
         .map(|(i, a)| author_classification(&id, v::DOCUMENT_ENTRY_AUTHOR, i, a))
         .collect();
-    classifications.extend(codes(&id, CodeScheme::ClassCode, std::slice::from_ref(&d.class_code)));
-    classifications.extend(codes(&id, CodeScheme::ConfidentialityCode, &d.confidentiality_codes));
+    classifications.extend(codes(
+        &id,
+        CodeScheme::ClassCode,
+        std::slice::from_ref(&d.class_code),
+    ));
+    classifications.extend(codes(
+        &id,
+        CodeScheme::ConfidentialityCode,
+        &d.confidentiality_codes,
+    ));
     classifications.extend(codes(&id, CodeScheme::EventCode, &d.event_codes));
-    classifications.extend(codes(&id, CodeScheme::FormatCode, std::slice::from_ref(&d.format_code)));
+    classifications.extend(codes(
+        &id,
+        CodeScheme::FormatCode,
+        std::slice::from_ref(&d.format_code),
+    ));
     classifications.extend(codes(
         &id,
         CodeScheme::HealthcareFacilityTypeCode,
@@ -188,7 +257,11 @@ pub fn document_entry_to_ebxml(d: &DocumentEntry) -> ebxml::ExtrinsicObject {
         CodeScheme::PracticeSettingCode,
         std::slice::from_ref(&d.practice_setting_code),
     ));
-    classifications.extend(codes(&id, CodeScheme::TypeCode, std::slice::from_ref(&d.type_code)));
+    classifications.extend(codes(
+        &id,
+        CodeScheme::TypeCode,
+        std::slice::from_ref(&d.type_code),
+    ));
     if d.limited_metadata {
         classifications.push(node_classification(&id, v::DOCUMENT_ENTRY_LIMITED_METADATA));
     }
@@ -229,9 +302,15 @@ pub fn document_entry_to_ebxml(d: &DocumentEntry) -> ebxml::ExtrinsicObject {
 /// A SubmissionSet as `rim:RegistryPackage`, classified by a nested Classification.
 pub fn submission_set_to_ebxml(s: &SubmissionSet) -> ebxml::RegistryPackage {
     let id = s.entry_uuid.to_string();
-    let mut slots = vec![slot(v::SLOT_SUBMISSION_TIME, [s.submission_time.to_string()])];
+    let mut slots = vec![slot(
+        v::SLOT_SUBMISSION_TIME,
+        [s.submission_time.to_string()],
+    )];
     if !s.intended_recipients.is_empty() {
-        slots.push(slot(v::SLOT_INTENDED_RECIPIENT, s.intended_recipients.iter().cloned()));
+        slots.push(slot(
+            v::SLOT_INTENDED_RECIPIENT,
+            s.intended_recipients.iter().cloned(),
+        ));
     }
     slots.extend(extra(&s.extra_slots));
     let mut classifications: Vec<ebxml::Classification> = s
@@ -291,16 +370,31 @@ pub fn submission_set_to_ebxml(s: &SubmissionSet) -> ebxml::RegistryPackage {
 pub fn folder_to_ebxml(fo: &Folder) -> ebxml::RegistryPackage {
     let id = fo.entry_uuid.to_string();
     let mut slots = Vec::new();
-    opt_slot(&mut slots, v::SLOT_LAST_UPDATE_TIME, fo.last_update_time.map(|t| t.to_string()));
+    opt_slot(
+        &mut slots,
+        v::SLOT_LAST_UPDATE_TIME,
+        fo.last_update_time.map(|t| t.to_string()),
+    );
     slots.extend(extra(&fo.extra_slots));
-    let mut classifications: Vec<ebxml::Classification> = codes(&id, CodeScheme::FolderCode, &fo.code_list).collect();
+    let mut classifications: Vec<ebxml::Classification> =
+        codes(&id, CodeScheme::FolderCode, &fo.code_list).collect();
     classifications.push(node_classification(&id, v::FOLDER));
     if fo.limited_metadata {
         classifications.push(node_classification(&id, v::FOLDER_LIMITED_METADATA));
     }
     let external_identifiers = vec![
-        external_identifier(&id, v::FOLDER_PATIENT_ID, v::NAME_FOLDER_PATIENT_ID, fo.patient_id.to_string()),
-        external_identifier(&id, v::FOLDER_UNIQUE_ID, v::NAME_FOLDER_UNIQUE_ID, fo.unique_id.to_string()),
+        external_identifier(
+            &id,
+            v::FOLDER_PATIENT_ID,
+            v::NAME_FOLDER_PATIENT_ID,
+            fo.patient_id.to_string(),
+        ),
+        external_identifier(
+            &id,
+            v::FOLDER_UNIQUE_ID,
+            v::NAME_FOLDER_UNIQUE_ID,
+            fo.unique_id.to_string(),
+        ),
     ];
     ebxml::RegistryPackage {
         object: ebxml::RegistryObject {
@@ -348,8 +442,14 @@ pub fn registry_object_list(s: &Submission) -> ebxml::RegistryObjectList {
         .iter()
         .map(|r| ebxml::Identifiable::ObjectRef(ebxml::ObjectRef::new(r.to_string())))
         .collect();
-    objects.push(ebxml::Identifiable::RegistryPackage(submission_set_to_ebxml(&s.submission_set)));
-    objects.extend(s.folders.iter().map(|f| ebxml::Identifiable::RegistryPackage(folder_to_ebxml(f))));
+    objects.push(ebxml::Identifiable::RegistryPackage(
+        submission_set_to_ebxml(&s.submission_set),
+    ));
+    objects.extend(
+        s.folders
+            .iter()
+            .map(|f| ebxml::Identifiable::RegistryPackage(folder_to_ebxml(f))),
+    );
     objects.extend(
         s.documents
             .iter()

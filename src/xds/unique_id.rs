@@ -90,23 +90,41 @@ mod tests {
 
     #[test]
     fn oid_and_extension() {
-        let u = UniqueId::parse("1.3.6.1.4.1.21367.2009.1.2.182.097130838507401^2009022441432").expect("nist");
+        let u = UniqueId::parse("1.3.6.1.4.1.21367.2009.1.2.182.097130838507401^2009022441432")
+            .expect("nist");
         assert_eq!(u.extension.as_deref(), Some("2009022441432"));
-        assert_eq!(u.to_string(), "1.3.6.1.4.1.21367.2009.1.2.182.097130838507401^2009022441432");
-        assert_eq!(UniqueId::parse("1.42.20120430135820.36").expect("ok").extension, None);
+        assert_eq!(
+            u.to_string(),
+            "1.3.6.1.4.1.21367.2009.1.2.182.097130838507401^2009022441432"
+        );
+        assert_eq!(
+            UniqueId::parse("1.42.20120430135820.36")
+                .expect("ok")
+                .extension,
+            None
+        );
     }
 
     #[test]
     fn limits() {
         let long = format!("1.{}", "2".repeat(63));
-        assert!(matches!(UniqueId::parse(&long), Err(UniqueIdError::OidTooLong { len: 65, .. })));
+        assert!(matches!(
+            UniqueId::parse(&long),
+            Err(UniqueIdError::OidTooLong { len: 65, .. })
+        ));
         assert!(matches!(
             UniqueId::parse("1.2^12345678901234567"),
             Err(UniqueIdError::ExtensionTooLong { len: 17, .. })
         ));
-        assert!(matches!(UniqueId::parse("1.2^"), Err(UniqueIdError::EmptyExtension(_))));
+        assert!(matches!(
+            UniqueId::parse("1.2^"),
+            Err(UniqueIdError::EmptyExtension(_))
+        ));
         assert!(matches!(UniqueId::parse("abc"), Err(UniqueIdError::Oid(_))));
         assert!(UniqueId::parse_oid_only("1.2^3").is_err());
-        assert_eq!(UniqueId::parse_oid_only("1.2.3").expect("ok").as_str(), "1.2.3");
+        assert_eq!(
+            UniqueId::parse_oid_only("1.2.3").expect("ok").as_str(),
+            "1.2.3"
+        );
     }
 }

@@ -19,15 +19,18 @@ pub const DOCUMENT_ENTRY_AUTHOR: &str = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d
 /// DocumentEntry.classCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
 pub const DOCUMENT_ENTRY_CLASS_CODE: &str = "urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a";
 /// DocumentEntry.confidentialityCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
-pub const DOCUMENT_ENTRY_CONFIDENTIALITY_CODE: &str = "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f";
+pub const DOCUMENT_ENTRY_CONFIDENTIALITY_CODE: &str =
+    "urn:uuid:f4f85eac-e6cb-4883-b524-f2705394840f";
 /// DocumentEntry.eventCodeList classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
 pub const DOCUMENT_ENTRY_EVENT_CODE: &str = "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4";
 /// DocumentEntry.formatCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
 pub const DOCUMENT_ENTRY_FORMAT_CODE: &str = "urn:uuid:a09d5840-386c-46f2-b5ad-9c3699a4309d";
 /// DocumentEntry.healthcareFacilityTypeCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
-pub const DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE: &str = "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1";
+pub const DOCUMENT_ENTRY_HEALTHCARE_FACILITY_TYPE_CODE: &str =
+    "urn:uuid:f33fb8ac-18af-42cc-ae0e-ed0b0bdb91e1";
 /// DocumentEntry.practiceSettingCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
-pub const DOCUMENT_ENTRY_PRACTICE_SETTING_CODE: &str = "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead";
+pub const DOCUMENT_ENTRY_PRACTICE_SETTING_CODE: &str =
+    "urn:uuid:cccf5598-8b07-4b77-a05e-ae952c785ead";
 /// DocumentEntry.typeCode classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
 pub const DOCUMENT_ENTRY_TYPE_CODE: &str = "urn:uuid:f0306f51-975f-434e-a61c-c59651d33983";
 /// DocumentEntry.patientId external identifier scheme (ITI TF-3 Table 4.2.5-1; §4.2.3.2).
@@ -80,7 +83,8 @@ pub const FOLDER_LIMITED_METADATA: &str = "urn:uuid:2c144a76-29a9-4b7c-af54-b254
 /// Association documentation classification scheme (ITI TF-3 Table 4.2.5-1; §4.2.2).
 pub const ASSOCIATION_DOCUMENTATION: &str = "urn:uuid:abd807a3-4432-4053-87b4-fd82c643d1f3";
 /// Membership (ITI TF-3 §4.2.2.1).
-pub const ASSOCIATION_HAS_MEMBER: &str = "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember";
+pub const ASSOCIATION_HAS_MEMBER: &str =
+    "urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember";
 /// Replacement (ITI TF-3 §4.2.2.2).
 pub const ASSOCIATION_RPLC: &str = "urn:ihe:iti:2007:AssociationType:RPLC";
 /// Transformation (ITI TF-3 §4.2.2.2).
@@ -94,9 +98,11 @@ pub const ASSOCIATION_SIGNS: &str = "urn:ihe:iti:2007:AssociationType:signs";
 /// Snapshot of an On-Demand Document (ITI TF-3 §4.2.2.2).
 pub const ASSOCIATION_IS_SNAPSHOT_OF: &str = "urn:ihe:iti:2010:AssociationType:IsSnapshotOf";
 /// Metadata update: status change (ITI TF-3 §4.2.2; ITI TF-2b §3.57).
-pub const ASSOCIATION_UPDATE_AVAILABILITY_STATUS: &str = "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus";
+pub const ASSOCIATION_UPDATE_AVAILABILITY_STATUS: &str =
+    "urn:ihe:iti:2010:AssociationType:UpdateAvailabilityStatus";
 /// Metadata update: new association (ITI TF-3 §4.2.2; ITI TF-2b §3.57).
-pub const ASSOCIATION_SUBMIT_ASSOCIATION: &str = "urn:ihe:iti:2010:AssociationType:SubmitAssociation";
+pub const ASSOCIATION_SUBMIT_ASSOCIATION: &str =
+    "urn:ihe:iti:2010:AssociationType:SubmitAssociation";
 
 /// Slot on a SubmissionSet-to-DocumentEntry HasMember association (ITI TF-3 §4.2.2.1).
 pub const SLOT_SUBMISSION_SET_STATUS: &str = "SubmissionSetStatus";
@@ -113,10 +119,14 @@ pub const STATUS_DEPRECATED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:
 
 /// The ebRIM objectType values of the objects themselves (ebRIM 3.0 canonical ObjectType scheme);
 /// the XDS objects carry them when a registry returns them.
-pub const OBJECT_TYPE_REGISTRY_PACKAGE: &str = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage";
-pub const OBJECT_TYPE_ASSOCIATION: &str = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association";
-pub const OBJECT_TYPE_CLASSIFICATION: &str = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification";
-pub const OBJECT_TYPE_EXTERNAL_IDENTIFIER: &str = "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier";
+pub const OBJECT_TYPE_REGISTRY_PACKAGE: &str =
+    "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:RegistryPackage";
+pub const OBJECT_TYPE_ASSOCIATION: &str =
+    "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association";
+pub const OBJECT_TYPE_CLASSIFICATION: &str =
+    "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Classification";
+pub const OBJECT_TYPE_EXTERNAL_IDENTIFIER: &str =
+    "urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:ExternalIdentifier";
 
 // ---------------------------------------------------------------------------------------------
 // Slot names (ITI TF-3 §4.2.3.2 to §4.2.3.4)

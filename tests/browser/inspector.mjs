@@ -173,6 +173,22 @@ async function intact() {
     check((await page.getByLabel('Event ID').inputValue()) === SECURITY_ALERT, 'Back did not refill the form');
   });
 
+  await step('paging: Older shows the next page, Newest comes back', async () => {
+    await page.goto(`${base}/audit/?limit=3`);
+    await until('3 rows', async () => (await rows.count()) === 3);
+    const first = await rowSeqs();
+    check(await page.locator('#newest').isHidden(), 'Newest is offered on the newest page');
+    await page.getByRole('link', { name: /Older/ }).click();
+    await until('an older page', async () => {
+      const seqs = await rowSeqs();
+      return seqs.length === 3 && seqs[0] < first[2];
+    });
+    check(new URL(page.url()).searchParams.has('before'), `the page is not in the URL: ${page.url()}`);
+    check(/auto-refresh is off/.test(await text('#status')), 'no word that auto-refresh pauses on older pages');
+    await page.getByRole('link', { name: /Newest/ }).click();
+    await until('the newest page again', async () => (await rowSeqs())[0] === first[0]);
+  });
+
   await step('a bad filter value is reported, not swallowed', async () => {
     await page.goto(`${base}/audit/?since=yesterday`);
     await until('the error banner', async () => page.locator('#error').isVisible());

@@ -360,3 +360,41 @@ fn the_api_serves_checkpoints_proofs_and_search() {
         .unwrap();
     assert_eq!(consistency["from"], 2, "{consistency}");
 }
+
+#[test]
+fn every_api_route_is_in_the_openapi_document() {
+    let server = Server::start();
+    let doc: serde_json::Value = client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let source = include_str!("../../src/web/ledger_api.rs");
+    let mut routes = 0;
+    for line in source.lines() {
+        let Some(rest) = line
+            .trim()
+            .strip_prefix(".route(\"")
+            .or_else(|| line.trim().strip_prefix("cfg.route(\""))
+        else {
+            continue;
+        };
+        let path = rest.split('"').next().unwrap();
+        if path == "/api/openapi.json" {
+            continue;
+        }
+        routes += 1;
+        assert!(
+            paths.contains_key(path),
+            "{path} is not documented in docs/openapi.json"
+        );
+    }
+    assert!(routes >= 10, "found only {routes} routes");
+    assert_eq!(
+        paths.len(),
+        routes,
+        "docs/openapi.json documents paths the server does not serve"
+    );
+}

@@ -29,6 +29,7 @@ mod net;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -106,8 +107,13 @@ where
     }
 }
 
+/// Called for each failed TLS handshake with the peer address and the reason (for the server's
+/// Security Alert audit events, 110113). Certificate rejections also reach the acceptor's own
+/// [`crate::tls::RejectHook`]; a client that sends no certificate, or no TLS at all, only this.
+pub type HandshakeHook = Arc<dyn Fn(SocketAddr, String) + Send + Sync>;
+
 /// Listener settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ListenerConfig {
     pub frame: FrameLimits,
     /// Bytes requested per read (TLS). All frames completed by one read form one batch.
@@ -120,6 +126,21 @@ pub struct ListenerConfig {
     pub udp_queue: usize,
     /// Most UDP datagrams per batch.
     pub udp_batch_max: usize,
+    pub on_handshake_failure: Option<HandshakeHook>,
+}
+
+impl std::fmt::Debug for ListenerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerConfig")
+            .field("frame", &self.frame)
+            .field("read_buffer", &self.read_buffer)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_connections", &self.max_connections)
+            .field("udp_queue", &self.udp_queue)
+            .field("udp_batch_max", &self.udp_batch_max)
+            .field("on_handshake_failure", &self.on_handshake_failure.is_some())
+            .finish()
+    }
 }
 
 impl Default for ListenerConfig {
@@ -131,6 +152,7 @@ impl Default for ListenerConfig {
             max_connections: 1024,
             udp_queue: 8192,
             udp_batch_max: 512,
+            on_handshake_failure: None,
         }
     }
 }

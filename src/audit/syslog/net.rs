@@ -155,6 +155,9 @@ impl<I: Ingest> Connection<I> {
         add(&self.stats.handshake_failures, 1);
         metrics::counter!("hiehub_syslog_tls_handshake_failures_total").increment(1);
         tracing::warn!(peer = %self.peer, reason, "syslog TLS handshake failed");
+        if let Some(hook) = &self.config.on_handshake_failure {
+            hook(self.peer, reason.to_owned());
+        }
     }
 
     async fn run(mut self, tcp: TcpStream) {

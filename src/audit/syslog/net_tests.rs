@@ -532,7 +532,20 @@ async fn clients_without_a_valid_certificate_are_refused_and_counted() {
     let pki = pki();
     let other = self::pki(); // another CA's client certificate
     let mut h = gate(true);
-    let (listening, stop) = start_tls(&pki, h.gate.clone(), ListenerConfig::default()).await;
+    let reasons = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook: super::super::HandshakeHook = Arc::new({
+        let reasons = reasons.clone();
+        move |peer, reason| {
+            if let Ok(mut r) = reasons.lock() {
+                r.push((peer, reason));
+            }
+        }
+    });
+    let config = ListenerConfig {
+        on_handshake_failure: Some(hook),
+        ..ListenerConfig::default()
+    };
+    let (listening, stop) = start_tls(&pki, h.gate.clone(), config).await;
     let addr = listening.local_addr().expect("addr");
     let stats = listening.stats().clone();
 
@@ -572,6 +585,14 @@ async fn clients_without_a_valid_certificate_are_refused_and_counted() {
     ok.shutdown().await.expect("close");
     let got = h.frames(1).await;
     assert_eq!(&got[0].raw[..], b"<13>1 - - - - - - hello");
+    let reasons = reasons.lock().map(|r| r.clone()).unwrap_or_default();
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert!(reasons.iter().all(|(peer, _)| peer.ip().is_loopback()));
+    assert!(
+        reasons[0].1.contains("certificate"),
+        "no client certificate: {}",
+        reasons[0].1
+    );
     assert_eq!(stats.connections(), 1);
     assert_eq!(stats.frames(), 1);
     stop.send_replace(true);

@@ -23,7 +23,7 @@ let inFlight = 0;
 function pageQuery() {
   const q = new URLSearchParams(location.search);
   const out = new URLSearchParams();
-  for (const k of [...FILTERS, 'before']) {
+  for (const k of [...FILTERS, 'before', 'limit']) {
     const v = q.get(k);
     if (v !== null && v.trim() !== '') out.set(k, v.trim());
   }
@@ -107,7 +107,7 @@ async function load({ quiet = false } = {}) {
     // storage disabled: "back" on the event page goes to the newest events
   }
   const paged = q.has('before');
-  q.set('limit', String(PAGE_SIZE));
+  if (!q.has('limit')) q.set('limit', String(PAGE_SIZE));
   if (!quiet) status.textContent = 'Loading…';
   try {
     const { body, text } = await api(`/api/audit?${q}`);
@@ -152,7 +152,10 @@ for (const [code, name] of EVENT_IDS) {
 
 form.addEventListener('submit', (e) => {
   e.preventDefault();
-  go(formQuery());
+  const q = formQuery();
+  const limit = pageQuery().get('limit');
+  if (limit) q.set('limit', limit);
+  go(q);
 });
 document.getElementById('clear').addEventListener('click', () => {
   form.reset();
