@@ -143,26 +143,12 @@ fn run(
         }
         if let Some(addr) = https {
             let (cert, key, ca) = tls_files(config);
-            let hook_sink = sink.clone();
-            let hook: tls::RejectHook = Arc::new(move |subject, reason| {
-                metrics::counter!("hiehub_tls_handshake_failures_total").increment(1);
-                tracing::warn!(%subject, %reason, "client certificate refused");
-                let mut e = AuditEvent::new(
-                    audit::event_id::security_alert(),
-                    audit::Action::Execute,
-                    Outcome::SeriousFailure,
-                    Transport::Https,
-                );
-                e.event_type = Some(Code::dcm("110126", "Node Authentication"));
-                e.outcome_description =
-                    Some(format!("client certificate '{subject}' refused: {reason}"));
-                if !hook_sink.record_detached(e) {
-                    tracing::error!("audit queue full: TLS failure not audited");
-                }
-            });
+            let hook = reject_hook(&sink, Transport::Https);
             let acceptor = tls::acceptor(&cert, &key, &ca, hook)?;
             server = server.bind_openssl(addr, acceptor)?;
         }
+        let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        let listeners = start_syslog(config, &sink, shutdown_rx).await?;
         let addrs = server.addrs_with_scheme();
         for (addr, scheme) in &addrs {
             let scheme = if *scheme == "https" { "https" } else { "http" };
@@ -171,6 +157,10 @@ fn run(
         }
         tracing::info!(?addrs, affinity_domain = %config.affinity_domain, "serving");
         server.run().await?;
+        let _ = shutdown_tx.send(true);
+        for l in listeners {
+            let _ = l.join().await;
+        }
 
         match sink
             .record(app_event("110121", "Application Stop", Outcome::Success))
@@ -181,6 +171,60 @@ fn run(
         }
         anyhow::Ok(())
     })
+}
+
+/// Counts and audits refused client certificates (Security Alert, Node Authentication).
+fn reject_hook(sink: &AuditSink, transport: Transport) -> tls::RejectHook {
+    let sink = sink.clone();
+    Arc::new(move |subject, reason| {
+        metrics::counter!("hiehub_tls_handshake_failures_total", "transport" => transport.as_str())
+            .increment(1);
+        tracing::warn!(%subject, %reason, transport = transport.as_str(), "client certificate refused");
+        let mut e = AuditEvent::new(
+            audit::event_id::security_alert(),
+            audit::Action::Execute,
+            Outcome::SeriousFailure,
+            transport,
+        );
+        e.event_type = Some(Code::dcm("110126", "Node Authentication"));
+        e.outcome_description = Some(format!("client certificate '{subject}' refused: {reason}"));
+        if !sink.record_detached(e) {
+            tracing::error!("audit queue full: TLS failure not audited");
+        }
+    })
+}
+
+/// The ATNA syslog listeners (ITI-20): TLS with client certificates, and UDP.
+async fn start_syslog(
+    config: &Config,
+    sink: &AuditSink,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<crate::audit::syslog::Listening>> {
+    use crate::audit::ingest::LedgerIngest;
+    use crate::audit::syslog::{self, ListenerConfig};
+    let mut out = Vec::new();
+    let ingest = Arc::new(LedgerIngest { sink: sink.clone() });
+    if !config.syslog_tls_addr.is_empty() {
+        let addr: std::net::SocketAddr = config.syslog_tls_addr.parse()?;
+        let (cert, key, ca) = tls_files(config);
+        let acceptor = tls::acceptor(&cert, &key, &ca, reject_hook(sink, Transport::SyslogTls))?.build();
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let l = syslog::serve_tls(listener, acceptor, ingest.clone(), ListenerConfig::default(), shutdown.clone());
+        if let Some(a) = l.local_addr() {
+            println!("hiehub listening on syslog-tls://{a}");
+        }
+        out.push(l);
+    }
+    if !config.syslog_udp_addr.is_empty() {
+        let addr: std::net::SocketAddr = config.syslog_udp_addr.parse()?;
+        let socket = tokio::net::UdpSocket::bind(addr).await?;
+        let l = syslog::serve_udp(socket, ingest, ListenerConfig::default(), shutdown);
+        if let Some(a) = l.local_addr() {
+            println!("hiehub listening on syslog-udp://{a}");
+        }
+        out.push(l);
+    }
+    Ok(out)
 }
 
 fn tls_files(config: &Config) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {

@@ -10,6 +10,7 @@
 //! Invariant: the writer never drops an event silently: each one gets Ok(seq) or an error back.
 
 pub mod dicom;
+pub mod ingest;
 pub mod sink;
 pub mod syslog;
 

@@ -13,7 +13,8 @@
 //!
 //! Invariant: these types mirror the wire and know no XDS semantics (no slot names, no
 //! classification schemes); `xds` converts them to the metadata model and back.
-//! Invariant: `decode(encode(x)) == x` for every message `x`.
+//! Invariant: `decode(encode(x)) == x` for every message `x` (identifiers in the `xdsb:` id
+//! elements are read trimmed, so for those: without surrounding whitespace).
 
 mod error;
 pub mod lcm;

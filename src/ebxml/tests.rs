@@ -216,7 +216,7 @@ fn nist_mtom_capture_shares_the_attachment_bytes() {
     assert_eq!(pnr.documents.len(), 1);
     let doc = &pnr.documents[0];
     assert_eq!(doc.id, "urn:uuid:2fa9ec30-8fa8-1888-c28c-0800271b8967");
-    assert!(doc.content.starts_with(b"<?xml"), "the text/xml attachment");
+    assert!(doc.bytes.starts_with(b"<?xml"), "the text/xml attachment");
     // The ObjectRefs to the classification schemes come through as ObjectRefs.
     assert_eq!(pnr.submit.objects.object_refs().count(), 22);
 }
@@ -227,7 +227,7 @@ fn inline_base64_document_is_decoded() {
     let pnr = ProvideAndRegisterDocumentSetRequest::decode(&body).expect("decodes");
     assert_eq!(pnr.documents[0].id, "Document01");
     assert_eq!(
-        &pnr.documents[0].content[..],
+        &pnr.documents[0].bytes[..],
         b"This is my document.\r\n\r\nIt is great!\r\n"
     );
 }
@@ -241,7 +241,7 @@ fn mtom_encoding_returns_attachments_with_the_document_mime_type() {
     let a = &encoded.attachments[0];
     assert_eq!(a.content_id, "document1@hiehub");
     assert_eq!(a.content_type, "text/plain");
-    assert_eq!(a.body, pnr.documents[0].content);
+    assert_eq!(a.body, pnr.documents[0].bytes);
     assert!(encoded.xml.contains(
         "<xdsb:Document id=\"Document01\"><xop:Include xmlns:xop=\"http://www.w3.org/2004/08/xop/include\" href=\"cid:document1@hiehub\"/></xdsb:Document>"
     ));
@@ -598,7 +598,7 @@ proptest! {
     fn documents_round_trip(content in prop::collection::vec(any::<u8>(), 0..300), id in "[a-zA-Z0-9:._-]{1,20}") {
         let m = Message::ProvideAndRegisterDocumentSetRequest(ProvideAndRegisterDocumentSetRequest {
             submit: SubmitObjectsRequest::default(),
-            documents: vec![Document { id, content: Bytes::from(content) }],
+            documents: vec![Document { id, bytes: Bytes::from(content) }],
         });
         assert_round_trip(&m);
     }

@@ -19,7 +19,7 @@ use crate::xml::Element;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Document {
     pub id: String,
-    pub content: Bytes,
+    pub bytes: Bytes,
 }
 
 /// `xdsb:ProvideAndRegisterDocumentSetRequest`.
@@ -39,7 +39,7 @@ impl WireMessage for ProvideAndRegisterDocumentSetRequest {
         for (d, dpath) in seq.many(XDSB_NS, "Document") {
             documents.push(Document {
                 id: req_attr(d, &dpath, "id")?,
-                content: binary(d, &dpath)?,
+                bytes: binary(d, &dpath)?,
             });
         }
         seq.end()?;
@@ -65,7 +65,7 @@ impl WireMessage for ProvideAndRegisterDocumentSetRequest {
                 .unwrap_or("application/octet-stream");
             w.start("xdsb:Document");
             w.attr("id", &d.id);
-            w.binary(&d.content, mime);
+            w.binary(&d.bytes, mime);
             w.end();
         }
         w.end();
@@ -139,7 +139,7 @@ pub struct DocumentResponse {
     pub new_repository_unique_id: Option<String>,
     pub new_document_unique_id: Option<String>,
     pub mime_type: String,
-    pub content: Bytes,
+    pub bytes: Bytes,
 }
 
 /// `xdsb:RetrieveDocumentSetResponse`.
@@ -175,7 +175,7 @@ impl WireMessage for RetrieveDocumentSetResponse {
             let (e, p) = ds.one(XDSB_NS, "mimeType")?;
             let mime_type = token(e, &p)?;
             let (e, p) = ds.one(XDSB_NS, "Document")?;
-            let content = binary(e, &p)?;
+            let bytes = binary(e, &p)?;
             ds.end()?;
             documents.push(DocumentResponse {
                 home_community_id,
@@ -184,7 +184,7 @@ impl WireMessage for RetrieveDocumentSetResponse {
                 new_repository_unique_id,
                 new_document_unique_id,
                 mime_type,
-                content,
+                bytes,
             });
         }
         seq.end()?;
@@ -217,7 +217,7 @@ impl WireMessage for RetrieveDocumentSetResponse {
             }
             w.leaf("xdsb:mimeType", &d.mime_type);
             w.start("xdsb:Document");
-            w.binary(&d.content, &d.mime_type);
+            w.binary(&d.bytes, &d.mime_type);
             w.end();
             w.end();
         }

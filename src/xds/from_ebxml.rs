@@ -178,14 +178,14 @@ fn read_submission(
                 if let Ok(id) = RegistryObjectId::parse(&d.id) {
                     contents.push(DocumentContent {
                         entry_uuid: id,
-                        bytes: d.content.clone(),
+                        bytes: d.bytes.clone(),
                     });
                 }
                 DocumentFacts {
                     key: id_key(&d.id),
                     context: format!("Document '{}'", d.id),
-                    hash: Sha1Hex::digest(&d.content),
-                    size: d.content.len() as u64,
+                    hash: Sha1Hex::digest(&d.bytes),
+                    size: d.bytes.len() as u64,
                 }
             })
             .collect()

@@ -235,7 +235,7 @@ fn provide_request(
             // The template leaves attaching the document to the test ("attach a document as doc1").
             req.documents.push(ebxml::Document {
                 id: "doc1".into(),
-                content: Bytes::from_static(b"GIF89a"),
+                bytes: Bytes::from_static(b"GIF89a"),
             });
         }
         return Ok(req);
@@ -245,7 +245,7 @@ fn provide_request(
         submit,
         documents: vec![ebxml::Document {
             id: "Document01".into(),
-            content: Bytes::from(test_fixtures::rad68_document()),
+            bytes: Bytes::from(test_fixtures::rad68_document()),
         }],
     })
 }
@@ -934,7 +934,7 @@ fn rule_document_metadata_present() {
     let mut req = provide();
     req.documents.push(ebxml::Document {
         id: "Document02".into(),
-        content: Bytes::from_static(b"orphan"),
+        bytes: Bytes::from_static(b"orphan"),
     });
     let (_, problems) = submission_from_provide_and_register(&req);
     expect_errors(
@@ -961,7 +961,7 @@ fn rule_document_id_unique() {
 #[test]
 fn rules_hash_and_size_match_the_document() {
     let mut req = provide();
-    let content = req.documents[0].content.clone();
+    let content = req.documents[0].bytes.clone();
     let good_hash = Sha1Hex::digest(&content).to_string();
     let o = &mut entry(&mut req.submit).object;
     set_slot(o, "hash", &[&good_hash.to_uppercase()]);

@@ -480,7 +480,7 @@ pub fn provide_and_register_request(s: &Submission) -> ebxml::ProvideAndRegister
             .iter()
             .map(|c| ebxml::Document {
                 id: c.entry_uuid.to_string(),
-                content: c.bytes.clone(),
+                bytes: c.bytes.clone(),
             })
             .collect(),
     }
@@ -517,7 +517,7 @@ pub fn registry_response(problems: &[Problem]) -> ebxml::RegistryResponse {
     }
 }
 
-/// Ids of the objects in `list` (for ObjectRef responses).
+/// `rim:ObjectRef`s for `ids` (the answer to a query with returnType ObjectRef).
 pub fn object_refs(ids: &[RegistryObjectId]) -> ebxml::RegistryObjectList {
     ebxml::RegistryObjectList {
         objects: ids

@@ -207,7 +207,7 @@ async function intact() {
       body: echoEnvelope('urn:uuid:inspector-live'),
     });
     check(resp.ok, `the live Echo request failed: ${resp.status}`);
-    await until('a newer row from the refresh', async () => (await rowSeqs())[0] > top, 12000);
+    await until('a newer row from the refresh', async () => (await rowSeqs())[0] > top, 20000);
   });
 
   await step('opening the alert shows its decoded fields and the raw XML as text', async () => {

@@ -89,12 +89,17 @@ pub struct Server {
     pub child: Child,
     pub http: Option<String>,
     pub https: Option<String>,
+    /// `host:port` of the syslog listeners, when asked for.
+    pub syslog_tls: Option<String>,
+    pub syslog_udp: Option<String>,
     pub data_dir: tempfile::TempDir,
     pub db_url: Option<String>,
 }
 
 pub struct ServerOptions {
     pub https: bool,
+    /// Start the ATNA syslog listeners (TLS and UDP) on port 0.
+    pub syslog: bool,
     /// None: the embedded cluster under the data dir.
     pub db_url: Option<String>,
     pub extra_args: Vec<String>,
@@ -106,6 +111,7 @@ impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
             https: false,
+            syslog: false,
             db_url: Some(fresh_database()),
             extra_args: Vec::new(),
             env: Vec::new(),
@@ -140,6 +146,9 @@ impl Server {
         if opts.https {
             cmd.arg("--https").arg("127.0.0.1:0");
         }
+        if opts.syslog {
+            cmd.args(["--syslog-tls", "127.0.0.1:0", "--syslog-udp", "127.0.0.1:0"]);
+        }
         if let Some(url) = &opts.db_url {
             cmd.arg("--database-url").arg(url);
         }
@@ -160,19 +169,30 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let want = if opts.https { 2 } else { 1 };
+        let want = 1 + usize::from(opts.https) + 2 * usize::from(opts.syslog);
         let mut http = None;
         let mut https = None;
+        let mut syslog_tls = None;
+        let mut syslog_udp = None;
         let deadline = Instant::now() + Duration::from_secs(60);
-        while http.iter().count() + https.iter().count() < want {
+        while http.iter().count()
+            + https.iter().count()
+            + syslog_tls.iter().count()
+            + syslog_udp.iter().count()
+            < want
+        {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(url) = line.strip_prefix("hiehub listening on ") {
                         if url.starts_with("https://") {
                             https = Some(url.replace("127.0.0.1", "localhost"));
-                        } else {
+                        } else if url.starts_with("http://") {
                             http = Some(url.to_owned());
+                        } else if let Some(a) = url.strip_prefix("syslog-tls://") {
+                            syslog_tls = Some(a.to_owned());
+                        } else if let Some(a) = url.strip_prefix("syslog-udp://") {
+                            syslog_udp = Some(a.to_owned());
                         }
                     }
                 }
@@ -187,6 +207,8 @@ impl Server {
             child,
             http,
             https,
+            syslog_tls,
+            syslog_udp,
             data_dir,
             db_url: opts.db_url,
         }

@@ -45,7 +45,7 @@ function resultBanner(node, r, heading) {
     const seq = failureSeq(r.failure);
     node.append(
       el('strong', {}, `${heading}: FAILED: ${failureText(r.failure)}`),
-      el('div', {}, `Checked ${reportText(r)}.`),
+      el('div', {}, `Stopped at the first failure, after ${r.entries_checked} entries from entry ${r.from} and ${r.checkpoints_checked} checkpoint signature(s) (${Number(r.seconds).toFixed(3)} s).`),
       seq != null ? el('div', {}, el('a', { href: `event.html?seq=${seq}` }, `Open entry ${seq}`)) : null,
     );
   } else {
