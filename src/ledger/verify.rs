@@ -82,6 +82,8 @@ pub struct Report {
     pub erased: Vec<u64>,
     pub seconds: f64,
     pub failure: Option<Failure>,
+    /// The failure in words (what `ledger verify` prints).
+    pub failure_message: Option<String>,
 }
 
 impl Report {
@@ -123,6 +125,7 @@ pub fn verify(url: &str, keys: &[VerifierKey], incremental: bool) -> Result<Repo
                 computed: hx(&f.root()),
             });
             report.seconds = started.elapsed().as_secs_f64();
+            report.failure_message = report.failure.as_ref().map(ToString::to_string);
             return Ok(report);
         }
         let last = db::entry(conn, from.size - 1)?;
@@ -282,6 +285,7 @@ pub fn verify(url: &str, keys: &[VerifierKey], incremental: bool) -> Result<Repo
         report.erased = erasures.into_iter().map(|(s, _)| s).collect();
     }
     report.seconds = started.elapsed().as_secs_f64();
+    report.failure_message = report.failure.as_ref().map(ToString::to_string);
     Ok(report)
 }
 

@@ -65,6 +65,15 @@ pub mod schemas {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Bad query parameters get a JSON error naming the problem, like every other API error.
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _req| {
+        let message = format!("bad query parameter: {err}");
+        actix_web::error::InternalError::from_response(
+            err,
+            HttpResponse::BadRequest().json(serde_json::json!({ "error": message })),
+        )
+        .into()
+    }));
     for endpoint in Endpoint::ALL {
         cfg.service(
             web::resource(endpoint.path())

@@ -260,7 +260,7 @@ fn no_input_makes_the_parser_panic() {
             x ^= x << 17;
             f.push(alphabet[(x % alphabet.len() as u64) as usize]);
         }
-        if x % 3 == 0 {
+        if x.is_multiple_of(3) {
             f.drain(..4);
         }
         frames.push(f);

@@ -44,7 +44,7 @@ function resultBanner(node, r, heading) {
     node.className = 'banner bad';
     const seq = failureSeq(r.failure);
     node.append(
-      el('strong', {}, `${heading}: FAILED: ${failureText(r.failure)}`),
+      el('strong', {}, `${heading}: FAILED: ${r.failure_message || failureText(r.failure)}`),
       el('div', {}, `Stopped at the first failure, after ${r.entries_checked} entries from entry ${r.from} and ${r.checkpoints_checked} checkpoint signature(s) (${Number(r.seconds).toFixed(3)} s).`),
       seq != null ? el('div', {}, el('a', { href: `event.html?seq=${seq}` }, `Open entry ${seq}`)) : null,
     );
@@ -93,7 +93,7 @@ async function loadHistory() {
       const r = parseReport(row);
       const result = row.ok
         ? el('span', { class: 'badge ok' }, 'intact')
-        : el('span', { class: 'badge invalid' }, r && r.failure ? `FAILED: ${failureText(r.failure)}` : 'FAILED');
+        : el('span', { class: 'badge invalid' }, r && r.failure ? `FAILED: ${r.failure_message || failureText(r.failure)}` : 'FAILED');
       return el('tr', { class: row.ok ? null : 'invalid' },
         el('td', { class: 'num' }, String(row.id)),
         el('td', { class: 'nowrap' }, timeEl(row.finished_at, `started ${row.started_at}`)),
