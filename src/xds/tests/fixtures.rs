@@ -8,7 +8,7 @@ use super::*;
 
 /// The outcome the README gives each XDS fixture, as far as this layer decides it.
 #[derive(Debug)]
-enum Expect {
+pub(super) enum Expect {
     /// A submission with no error-level problems (Success once its patient is known).
     Valid(SubmissionKind),
     /// Refused before the metadata model: schema-invalid (the code of `decode_failure`).
@@ -17,7 +17,7 @@ enum Expect {
     NotASubmission,
 }
 
-fn expected_outcome(rel: &str) -> Expect {
+pub(super) fn expected_outcome(rel: &str) -> Expect {
     match rel {
         "nist/xds/valid-iti41-http-capture-mtom.txt"
         | "nist/xds/valid-iti41-multipart-inline-base64/body.txt"
@@ -42,7 +42,7 @@ fn expected_outcome(rel: &str) -> Expect {
 }
 
 /// The ITI-41 request of a fixture: as sent, or — for bare metadata — wrapped with its documents.
-fn provide_request(
+pub(super) fn provide_request(
     rel: &str,
 ) -> Result<ebxml::ProvideAndRegisterDocumentSetRequest, ebxml::DecodeError> {
     let body = test_fixtures::body(rel);
@@ -67,7 +67,7 @@ fn provide_request(
     })
 }
 
-fn read_fixture(rel: &str, kind: SubmissionKind) -> (Option<Submission>, Vec<Problem>) {
+pub(super) fn read_fixture(rel: &str, kind: SubmissionKind) -> (Option<Submission>, Vec<Problem>) {
     match kind {
         SubmissionKind::ProvideAndRegister => match provide_request(rel) {
             Ok(req) => submission_from_provide_and_register(&req),

@@ -1,5 +1,6 @@
 //! Round trips ebXML → XDS → ebXML, and what the model keeps.
 
+use super::fixtures::{Expect, expected_outcome, provide_request, read_fixture};
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
