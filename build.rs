@@ -3,7 +3,10 @@
 use std::io::Write;
 
 fn main() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    // The manifest dir at run time of the build script (not `env!`, which would bake in the path
+    // of whichever checkout first compiled the script).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR");
+    let dir = std::path::Path::new(&manifest).join("schemas");
     println!("cargo:rerun-if-changed=schemas");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())

@@ -207,9 +207,34 @@ async fn start_syslog(
     if !config.syslog_tls_addr.is_empty() {
         let addr: std::net::SocketAddr = config.syslog_tls_addr.parse()?;
         let (cert, key, ca) = tls_files(config);
-        let acceptor = tls::acceptor(&cert, &key, &ca, reject_hook(sink, Transport::SyslogTls))?.build();
+        let acceptor =
+            tls::acceptor(&cert, &key, &ca, reject_hook(sink, Transport::SyslogTls))?.build();
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        let l = syslog::serve_tls(listener, acceptor, ingest.clone(), ListenerConfig::default(), shutdown.clone());
+        let hook_sink = sink.clone();
+        let listener_config = ListenerConfig {
+            on_handshake_failure: Some(Arc::new(move |peer, reason| {
+                let mut e = AuditEvent::new(
+                    audit::event_id::security_alert(),
+                    audit::Action::Execute,
+                    Outcome::SeriousFailure,
+                    Transport::SyslogTls,
+                );
+                e.event_type = Some(Code::dcm("110126", "Node Authentication"));
+                e.remote_addr = Some(peer.to_string());
+                e.outcome_description = Some(format!("syslog TLS handshake refused: {reason}"));
+                if !hook_sink.record_detached(e) {
+                    tracing::error!("audit queue full: syslog TLS failure not audited");
+                }
+            })),
+            ..ListenerConfig::default()
+        };
+        let l = syslog::serve_tls(
+            listener,
+            acceptor,
+            ingest.clone(),
+            listener_config,
+            shutdown.clone(),
+        );
         if let Some(a) = l.local_addr() {
             println!("hiehub listening on syslog-tls://{a}");
         }

@@ -65,7 +65,8 @@ pub struct RemoveObjectsRequest {
     pub adhoc_query: Option<AdhocQuery>,
     /// `rim:ObjectRefList` (written only when not empty).
     pub object_refs: Vec<ObjectRef>,
-    /// `deletionScope` (schema default `urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteAll`).
+    /// `deletionScope` (schema default
+    /// `urn:oasis:names:tc:ebxml-regrep:DeletionScopeType:DeleteAll`).
     pub deletion_scope: Option<String>,
 }
 

@@ -8,8 +8,9 @@
 //! Decoding walks a [`crate::xml::Element`] tree (already free of DTDs, size-limited, MTOM
 //! resolved) in schema order and refuses what the schema refuses: an element out of order or
 //! unknown is reported with its element path and position ([`DecodeError`]). Unknown
-//! (extension) attributes are ignored. Encoding writes deterministic text ([`WireMessage::to_xml`]),
-//! with documents inline as base64 or as MTOM attachments ([`BinaryEncoding`]).
+//! (extension) attributes are ignored. Encoding writes deterministic text
+//! ([`WireMessage::to_xml`]), with documents inline as base64 or as MTOM attachments
+//! ([`BinaryEncoding`]).
 //!
 //! Invariant: these types mirror the wire and know no XDS semantics (no slot names, no
 //! classification schemes); `xds` converts them to the metadata model and back.

@@ -37,7 +37,8 @@ pub(crate) fn element_qname(el: &Element) -> String {
     qname(el.namespace(), &el.local)
 }
 
-/// An element path such as `/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject[@id='Document01']`.
+/// An element path such as
+/// `/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject[@id='Document01']`.
 #[derive(Debug, Clone)]
 pub struct Path(String);
 

@@ -1,7 +1,7 @@
 //! ebRS 3.0 request/response base types (OASIS regrep-rs-3.0-os §2.1; schema `rs.xsd`):
 //! `rs:RegistryResponse` with its `rs:RegistryErrorList`, the response statuses (including the
-//! IHE PartialSuccess of ITI TF-2a §3.18.4.1.3 / ITI TF-3 §4.2.4.2), and the `RegistryRequestType`
-//! part every request shares.
+//! IHE PartialSuccess of ITI TF-3 §4.2.4), and the `RegistryRequestType` part every request
+//! shares.
 
 use super::DecodeError;
 use super::reader::{Child, Path, Seq, attr, req_attr, text_only};
@@ -14,7 +14,7 @@ pub const STATUS_SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatus
 pub const STATUS_FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
 pub const STATUS_PARTIAL_SUCCESS: &str =
     "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:PartialSuccess";
-/// The PartialSuccess status IHE defined before ebRS had one (ITI TF-3 §4.2.4.2).
+/// The PartialSuccess status IHE defined before ebRS had one (ITI TF-3 §4.2.4).
 pub const STATUS_IHE_PARTIAL_SUCCESS: &str = "urn:ihe:iti:2007:ResponseStatusType:PartialSuccess";
 pub const SEVERITY_ERROR: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error";
 pub const SEVERITY_WARNING: &str = "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning";

@@ -59,7 +59,7 @@ pub use hl7::{Xcn, Xon};
 pub use object_id::{RegistryObjectId, Uuid};
 pub use oid::Oid;
 pub use patient_id::PatientId;
-pub use problem::{Problem, RULES, Severity, has_errors};
+pub use problem::{Problem, RULES, RuleSetting, Severity, apply_rule_settings, has_errors};
 pub use sha1_hex::Sha1Hex;
 pub use slot::Slot;
 pub use status::AvailabilityStatus;

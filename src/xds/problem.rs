@@ -24,7 +24,8 @@ pub struct Problem {
     pub severity: Severity,
     /// The rule, e.g. `DocumentEntry.patientId.required` (see [`RULES`]).
     pub rule: &'static str,
-    /// The object: kind, id and uniqueId when known, e.g. `DocumentEntry 'Document01' (uniqueId 1.42.1)`.
+    /// The object: kind, id and uniqueId when known, e.g.
+    /// `DocumentEntry 'Document01' (uniqueId 1.42.1)`.
     pub context: String,
     /// What is wrong, in words a sender's integrator understands. Never internal detail.
     pub message: String,
@@ -58,6 +59,34 @@ impl fmt::Display for Problem {
 /// Whether any problem fails the request.
 pub fn has_errors(problems: &[Problem]) -> bool {
     problems.iter().any(Problem::is_error)
+}
+
+/// What an affinity domain makes of a rule (issue 3: error / warning in the response / off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RuleSetting {
+    Error,
+    Warning,
+    Off,
+}
+
+/// Applies an affinity domain's settings: `setting(rule)` gives the rule's setting, `None`
+/// keeps the IHE default the problem was raised with.
+pub fn apply_rule_settings(
+    problems: Vec<Problem>,
+    setting: impl Fn(&str) -> Option<RuleSetting>,
+) -> Vec<Problem> {
+    problems
+        .into_iter()
+        .filter_map(|mut p| {
+            match setting(p.rule) {
+                None => {}
+                Some(RuleSetting::Off) => return None,
+                Some(RuleSetting::Error) => p.severity = Severity::Error,
+                Some(RuleSetting::Warning) => p.severity = Severity::Warning,
+            }
+            Some(p)
+        })
+        .collect()
 }
 
 /// Every rule the `xds` conversions and checks apply, with what it checks. `{Object}` rules exist
@@ -500,6 +529,33 @@ pub fn is_rule(rule: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_settings_change_severity_or_drop() {
+        let p = |rule: &'static str| Problem {
+            code: ErrorCode::XDSRegistryMetadataError,
+            severity: Severity::Error,
+            rule,
+            context: "DocumentEntry 'a'".into(),
+            message: "m".into(),
+        };
+        let out = apply_rule_settings(
+            vec![
+                p("DocumentEntry.classCode.inAffinityDomain"),
+                p("DocumentEntry.URI.singleValued"),
+                p("Submission.ids.unique"),
+            ],
+            |rule| match rule {
+                "DocumentEntry.classCode.inAffinityDomain" => Some(RuleSetting::Warning),
+                "DocumentEntry.URI.singleValued" => Some(RuleSetting::Off),
+                _ => None,
+            },
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].severity, Severity::Warning);
+        assert_eq!(out[1].severity, Severity::Error);
+        assert!(has_errors(&out));
+    }
 
     #[test]
     fn rule_names_are_unique() {

@@ -7,3 +7,4 @@ mod schemas;
 mod server;
 mod soap;
 mod store;
+mod syslog;

@@ -2,9 +2,9 @@
 //! (ITI TF-3 §4.2: ebRIM representation of the metadata), collecting every problem.
 //!
 //! Per object this checks what Table 4.3.1-3 requires of the sender, the formats of §4.2.3.1, and
-//! single-valuedness; [`super::structure`] then checks the submission as a whole. Classifications
-//! and ExternalIdentifiers may come nested in their object or at the top level of the
-//! `RegistryObjectList`; both are read. Slots that are not XDS attributes are kept as
+//! single-valuedness; the `structure` module then checks the submission as a whole.
+//! Classifications and ExternalIdentifiers may come nested in their object or at the top level of
+//! the `RegistryObjectList`; both are read. Slots that are not XDS attributes are kept as
 //! `extra_slots`; classifications and identifiers of unknown schemes are reported as not saved.
 
 mod association;
