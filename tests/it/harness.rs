@@ -287,13 +287,14 @@ pub type AuditRow = (String, i16, Option<String>, Option<String>, Option<String>
 pub fn audit_rows(url: &str) -> Vec<AuditRow> {
     use hiehub::store::schema::audit_events::dsl::*;
     let mut conn = connect(url);
-    let rows: Vec<(
+    type Stored = (
         Option<String>,
         Option<i16>,
         Option<String>,
         Option<String>,
         Vec<String>,
-    )> = audit_events
+    );
+    let rows: Vec<Stored> = audit_events
         .order(seq)
         .select((event_id, outcome, message_id, sender, event_types))
         .load(&mut conn)
