@@ -1079,7 +1079,10 @@ fn encoding_escapes_and_is_exact() {
 fn predefined_entities_in_attribute_values() {
     let text = String::from_utf8(ipf("audit-application-start.xml")).expect("utf-8");
     let input = text.replace("UserID=\"WDF-LAP-1237$\"", "UserID=\"&lt;a&quot;b&gt;\"");
-    assert_eq!(ok(input.as_bytes()).active_participants[1].user_id, "<a\"b>");
+    assert_eq!(
+        ok(input.as_bytes()).active_participants[1].user_id,
+        "<a\"b>"
+    );
     let refs = text.replace(
         "UserID=\"WDF-LAP-1237$\"",
         "UserID=\"&#60;a&#34;b&#62;&amp;\"",
