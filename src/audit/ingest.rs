@@ -57,18 +57,18 @@ pub fn prepare_received(r: &Received) -> Prepared {
     }
     index.sender = r.peer_identity.as_ref().map(|i| i.subject.clone());
     index.remote_addr = Some(r.peer.to_string());
-    Prepared {
-        kind: EntryKind::AuditReceived,
-        envelope: Envelope {
+    Prepared::new(
+        EntryKind::AuditReceived,
+        Envelope {
             received_at_micros: r.received_at.timestamp_micros(),
             transport: ledger_transport,
             sender_fingerprint: r.peer_identity.as_ref().and_then(|i| i.fingerprint_bytes()),
             connection_id: Some(r.connection_id.clone()),
             frame_seq: Some(r.frame_seq),
         },
-        payload: Bytes::clone(&r.raw),
-        index: Some(index),
-    }
+        Bytes::clone(&r.raw),
+        Some(index),
+    )
 }
 
 fn invalid(r: &Received, transport: Transport, error: String) -> AuditIndexRow {

@@ -229,16 +229,16 @@ pub fn prepare_emitted(event: &AuditEvent) -> Result<Prepared, AuditError> {
     index.sender = event.requestor.clone();
     index.remote_addr = event.remote_addr.clone();
     index.message_id = event.message_id.clone();
-    Ok(Prepared {
-        kind: crate::ledger::leaf::EntryKind::AuditEmitted,
-        envelope: crate::ledger::leaf::Envelope {
+    Ok(Prepared::new(
+        crate::ledger::leaf::EntryKind::AuditEmitted,
+        crate::ledger::leaf::Envelope {
             received_at_micros: event.time.timestamp_micros(),
             transport: event.transport.ledger(),
             sender_fingerprint: event.requestor_fingerprint,
             connection_id: None,
             frame_seq: None,
         },
-        payload: bytes::Bytes::from(xml),
-        index: Some(index),
-    })
+        bytes::Bytes::from(xml),
+        Some(index),
+    ))
 }

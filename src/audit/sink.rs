@@ -56,13 +56,32 @@ pub enum AuditError {
     Prepare(String),
 }
 
-/// One ledger entry ready to append: everything but its position.
+/// One ledger entry ready to append: everything but its position. Built on the caller's thread
+/// (the payload hash included), so the writer only hashes the small leaf and inserts.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub kind: EntryKind,
-    pub envelope: Envelope,
-    pub payload: Bytes,
-    pub index: Option<AuditIndexRow>,
+    leaf: Leaf,
+    payload: Bytes,
+    index: Option<AuditIndexRow>,
+}
+
+impl Prepared {
+    pub fn new(
+        kind: EntryKind,
+        envelope: Envelope,
+        payload: Bytes,
+        index: Option<AuditIndexRow>,
+    ) -> Prepared {
+        Prepared {
+            leaf: Leaf::new(kind, envelope, &payload),
+            payload,
+            index,
+        }
+    }
+
+    pub fn kind(&self) -> EntryKind {
+        self.leaf.kind
+    }
 }
 
 struct Pending {
@@ -334,13 +353,11 @@ impl<'s> Writer<'s> {
     fn commit(&mut self, batch: &[Pending]) -> Result<(Tail, Vec<u64>), String> {
         let mut entries = Vec::new();
         for item in batch.iter().flat_map(|p| &p.items) {
-            let leaf = Leaf::new(item.kind, item.envelope.clone(), &item.payload)
-                .encode()
-                .map_err(|e| e.to_string())?;
+            let leaf = item.leaf.encode().map_err(|e| e.to_string())?;
             entries.push(NewEntry {
-                kind: item.kind.code() as i16,
+                kind: item.leaf.kind.code() as i16,
                 leaf,
-                payload: item.payload.to_vec(),
+                payload: item.payload.clone(),
                 index: item.index.clone(),
             });
         }

@@ -204,7 +204,7 @@ pub fn load_tail(conn: &mut PgConnection) -> Result<Tail, LedgerDbError> {
 pub struct NewEntry {
     pub kind: i16,
     pub leaf: Vec<u8>,
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
     pub index: Option<AuditIndexRow>,
 }
 

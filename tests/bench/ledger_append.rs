@@ -28,18 +28,18 @@ fn entry(i: u64) -> Prepared {
     for (j, b) in payload.iter_mut().enumerate() {
         *b = (i as usize * 31 + j * 7) as u8;
     }
-    Prepared {
-        kind: EntryKind::AuditReceived,
-        envelope: Envelope {
+    Prepared::new(
+        EntryKind::AuditReceived,
+        Envelope {
             received_at_micros: 1_790_000_000_000_000 + i as i64,
             transport: Transport::Tls,
             sender_fingerprint: Some([7; 32]),
             connection_id: Some(format!("bench-{}", i % 100)),
             frame_seq: Some(i),
         },
-        payload: Bytes::from(payload),
-        index: None,
-    }
+        Bytes::from(payload),
+        None,
+    )
 }
 
 struct Run {
