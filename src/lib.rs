@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod ebxml;
 pub mod ledger;
 pub mod metrics;
+pub mod profiles;
 pub mod server;
 pub mod soap;
 pub mod store;

@@ -79,8 +79,13 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
+    let domain = crate::profiles::AffinityDomain::load(&config.affinity_domain)
+        .map_err(|e| anyhow::anyhow!("affinity domain '{}': {e}", config.affinity_domain))?;
+    for p in domain.placeholders() {
+        tracing::warn!(placeholder = ?p, "the affinity domain has a placeholder the operator must fill in");
+    }
     let db = open_database(&config)?;
-    let result = run(&config, &db.url, http, https);
+    let result = run(&config, &db.url, http, https, std::sync::Arc::new(domain));
     db.close();
     result
 }
@@ -90,6 +95,7 @@ fn run(
     url: &str,
     http: Option<std::net::SocketAddr>,
     https: Option<std::net::SocketAddr>,
+    domain: std::sync::Arc<crate::profiles::AffinityDomain>,
 ) -> anyhow::Result<()> {
     let mut conn = store::connect(url)?;
     let applied = store::migrate(&mut conn)?;
@@ -125,6 +131,7 @@ fn run(
                 ..xml::Limits::default()
             },
             metrics: crate::metrics::handle(),
+            domain,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
         let app_state = state.clone();

@@ -51,6 +51,12 @@ impl Endpoint {
 pub enum Transaction {
     /// hiehub diagnostics: the SOAP analogue of DICOM C-ECHO (connectivity, TLS, audit).
     Echo,
+    /// ITI-41 Provide and Register Document Set-b (`xds::iti41`).
+    ProvideAndRegisterDocumentSetB,
+    /// ITI-42 Register Document Set-b (`xds::iti42`).
+    RegisterDocumentSetB,
+    /// ITI-43 Retrieve Document Set (`xds::iti43`).
+    RetrieveDocumentSet,
 }
 
 pub struct Row {
@@ -64,24 +70,68 @@ pub struct Row {
     pub audit: fn() -> (Code, Action, Code),
 }
 
-pub const TABLE: &[Row] = &[Row {
-    transaction: Transaction::Echo,
-    action: "urn:hiehub:2026:Echo",
-    response_action: "urn:hiehub:2026:EchoResponse",
-    endpoints: &Endpoint::ALL,
-    mtom_response: false,
-    audit: || {
-        (
-            audit::event_id::application_activity(),
-            Action::Execute,
-            Code {
-                code: "Echo".into(),
-                system: "hiehub".into(),
-                display: "SOAP verification (echo)".into(),
-            },
-        )
+pub const TABLE: &[Row] = &[
+    Row {
+        transaction: Transaction::Echo,
+        action: "urn:hiehub:2026:Echo",
+        response_action: "urn:hiehub:2026:EchoResponse",
+        endpoints: &Endpoint::ALL,
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::application_activity(),
+                Action::Execute,
+                Code {
+                    code: "Echo".into(),
+                    system: "hiehub".into(),
+                    display: "SOAP verification (echo)".into(),
+                },
+            )
+        },
     },
-}];
+    Row {
+        transaction: Transaction::ProvideAndRegisterDocumentSetB,
+        action: crate::xds::iti41::ACTION,
+        response_action: crate::xds::iti41::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Repository],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::import(),
+                Action::Create,
+                Code::ihe_transaction("ITI-41", "Provide and Register Document Set-b"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::RegisterDocumentSetB,
+        action: crate::xds::iti42::ACTION,
+        response_action: crate::xds::iti42::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Registry],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::import(),
+                Action::Create,
+                Code::ihe_transaction("ITI-42", "Register Document Set-b"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::RetrieveDocumentSet,
+        action: crate::xds::iti43::ACTION,
+        response_action: crate::xds::iti43::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Repository],
+        mtom_response: true,
+        audit: || {
+            (
+                audit::event_id::export(),
+                Action::Read,
+                Code::ihe_transaction("ITI-43", "Retrieve Document Set"),
+            )
+        },
+    },
+];
 
 pub fn lookup(endpoint: Endpoint, action: &str) -> Option<&'static Row> {
     TABLE

@@ -143,6 +143,10 @@ pub struct AuditEvent {
     pub destination: Option<String>,
     /// The hub itself (AuditSourceIdentification).
     pub source_id: String,
+    /// What the transaction was about (patient, submission set, documents, query), as the
+    /// DICOM ParticipantObjectIdentification of the emitted message.
+    #[serde(default)]
+    pub participant_objects: Vec<dicom::ParticipantObject>,
 }
 
 impl AuditEvent {
@@ -161,6 +165,7 @@ impl AuditEvent {
             message_id: None,
             destination: None,
             source_id: source_id(),
+            participant_objects: Vec::new(),
         }
     }
 }

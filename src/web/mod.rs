@@ -27,6 +27,8 @@ pub struct AppState {
     pub sink: AuditSink,
     pub xml_limits: xml::Limits,
     pub metrics: PrometheusHandle,
+    /// The active affinity domain (`profiles/<affinity_domain>`).
+    pub domain: std::sync::Arc<crate::profiles::AffinityDomain>,
 }
 
 /// What the connection told us before any request: TLS or not, and the client's identity.

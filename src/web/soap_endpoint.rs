@@ -13,12 +13,14 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
 use super::{AppState, ConnInfo};
+use crate::audit::dicom::ParticipantObject;
 use crate::audit::{self, AuditEvent, Code, Outcome, Receipt, Transport};
 use crate::diagnostics;
 use crate::soap::fault::{Fault, Subcode};
 use crate::soap::mtom::{self, OutgoingPart};
 use crate::soap::{self, Addressing, envelope};
 use crate::transaction::{self, Endpoint, Transaction};
+use crate::xds;
 use crate::xml::{self, XmlError};
 
 /// What a transaction handler hands back on success.
@@ -27,6 +29,36 @@ pub struct Reply {
     pub body_xml: String,
     pub attachments: Vec<OutgoingPart>,
     pub mtom: bool,
+    pub audit: ReplyAudit,
+}
+
+/// What a handler adds to the audit event of its request.
+#[derive(Default)]
+pub struct ReplyAudit {
+    /// The outcome when the answer reports a failure in its body (an XDS `RegistryResponse`
+    /// with status Failure or PartialSuccess); `None` is Success.
+    pub outcome: Option<(Outcome, Option<String>)>,
+    /// Patient, submission set, documents, ... (ParticipantObjectIdentification).
+    pub participant_objects: Vec<ParticipantObject>,
+}
+
+impl From<xds::service::AuditDetails> for ReplyAudit {
+    fn from(a: xds::service::AuditDetails) -> Self {
+        ReplyAudit {
+            outcome: (a.outcome != Outcome::Success).then_some((a.outcome, a.description)),
+            participant_objects: a.participant_objects,
+        }
+    }
+}
+
+fn xds_reply(row: &transaction::Row, answer: xds::service::Answer) -> Reply {
+    Reply {
+        response_action: row.response_action,
+        body_xml: answer.body_xml,
+        attachments: answer.attachments,
+        mtom: row.mtom_response,
+        audit: answer.audit.into(),
+    }
 }
 
 /// What went wrong, with the HTTP status it maps to (413/415 for transport-level problems).
@@ -67,10 +99,14 @@ pub async fn handle(
         audit: rejected_message_audit(),
         transaction: "unknown",
     };
-    let result = process(&req, payload, &state, endpoint, &mut facts).await;
+    let mut result = process(&req, payload, &state, endpoint, &mut facts).await;
 
     let (outcome, description) = match &result {
-        Ok(_) => (Outcome::Success, None),
+        Ok(reply) => reply
+            .audit
+            .outcome
+            .clone()
+            .unwrap_or((Outcome::Success, None)),
         Err(f) if f.fault.http_status() >= 500 => {
             (Outcome::MajorFailure, Some(f.fault.reason.clone()))
         }
@@ -97,6 +133,9 @@ pub async fn handle(
     event.remote_addr = req.peer_addr().map(|a| a.to_string());
     event.message_id = facts.addressing.message_id.clone();
     event.destination = Some(endpoint.path().to_owned());
+    if let Ok(reply) = &mut result {
+        event.participant_objects = std::mem::take(&mut reply.audit.participant_objects);
+    }
 
     let receipt = match state.sink.record(event).await {
         Ok(r) => r,
@@ -201,7 +240,32 @@ async fn process(
                 body_xml: response.to_xml(),
                 attachments: Vec::new(),
                 mtom: row.mtom_response,
+                audit: ReplyAudit::default(),
             })
+        }
+        Transaction::ProvideAndRegisterDocumentSetB => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti41::handle(&ctx, &env.body).await))
+        }
+        Transaction::RegisterDocumentSetB => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti42::handle(&ctx, &env.body).await))
+        }
+        Transaction::RetrieveDocumentSet => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti43::handle(&ctx, &env.body).await))
         }
     }
 }

@@ -12,8 +12,12 @@
 //!
 //! Invariant: nothing here sees XML; `ebxml` mirrors the wire and the two `*_ebxml` modules are
 //! the only place the two meet.
-//! Invariant: no database and no network: rules that need registered objects are left to the
-//! transaction ([`Submission::external_references`]).
+//! Invariant: the model, the conversions and the checks use no database and no network: rules
+//! that need registered objects are left to the transaction ([`Submission::external_references`]).
+//!
+//! The service layer on top: [`registry`] (the registry's PostgreSQL store), [`repository`]
+//! (the blob store), [`service`] (registering one submission, shared by ITI-41 and ITI-42) and
+//! one module per transaction: [`iti41`], [`iti42`], [`iti43`].
 
 pub mod association;
 pub mod author;
@@ -26,10 +30,16 @@ mod findings;
 pub mod folder;
 pub mod from_ebxml;
 pub mod hl7;
+pub mod iti41;
+pub mod iti42;
+pub mod iti43;
 pub mod object_id;
 pub mod oid;
 pub mod patient_id;
 pub mod problem;
+pub mod registry;
+pub mod repository;
+pub mod service;
 pub mod sha1_hex;
 pub mod slot;
 pub mod status;

@@ -8,3 +8,4 @@ mod server;
 mod soap;
 mod store;
 mod syslog;
+mod xds;

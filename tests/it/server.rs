@@ -401,3 +401,27 @@ fn sample_production_config_is_valid_and_demands_tls() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn an_unknown_affinity_domain_is_refused_at_start_naming_the_shipped_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin())
+        .args([
+            "serve",
+            "--dev",
+            "--http",
+            "127.0.0.1:0",
+            "--affinity-domain",
+            "atlantis",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("atlantis") && err.contains("connectathon") && err.contains("kr-hie"),
+        "{err}"
+    );
+}

@@ -313,9 +313,10 @@ fn mtom_echo_and_broken_multiparts() {
 
 #[test]
 fn nist_mtom_capture_is_decoded_and_dispatched() {
-    // The NIST capture is an ITI-41 (ProvideAndRegisterDocumentSet-b). Until the XDS.b issue lands
-    // that action is not offered, so the proof that MTOM decoding, XOP resolution and envelope
-    // parsing worked is the ActionNotSupported fault naming the action (not a MIME/XML fault).
+    // The NIST capture is an ITI-41 (ProvideAndRegisterDocumentSet-b). Its patient is not known
+    // in this fresh database, so the proof that MTOM decoding, XOP resolution, envelope parsing and
+    // dispatch worked is the RegistryResponse with XDSUnknownPatientId (not a MIME/XML fault).
+    // tests/it/xds.rs stores it with the patient known.
     let server = Server::start();
     let raw = std::fs::read(fixture("nist/xds/valid-iti41-http-capture-mtom.txt")).unwrap();
     let text = String::from_utf8_lossy(&raw);
@@ -333,9 +334,9 @@ fn nist_mtom_capture_is_decoded_and_dispatched() {
         .unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().unwrap();
-    assert_eq!(status, 400, "{text}");
-    assert_eq!(fault_code(&text), "wsa:ActionNotSupported", "{text}");
-    assert!(text.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"));
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("XDSUnknownPatientId"), "{text}");
+    assert!(text.contains("urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"));
     assert!(
         text.contains("RelatesTo>urn:uuid:2fa9eeec-8fa8-1888-3b43-0800271b8967<"),
         "{text}"

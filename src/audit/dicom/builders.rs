@@ -330,7 +330,7 @@ impl From<&AuditEvent> for AuditMessage {
             event,
             participants,
             AuditSourceIdentification::application_server(e.source_id.clone()),
-            Vec::new(),
+            e.participant_objects.clone(),
         )
     }
 }
