@@ -17,20 +17,29 @@ use hiehub::ledger::merkle::{
     verify_inclusion,
 };
 
-const LEAVES: u64 = 10_000_000;
+/// 10,000,000 leaves under `cargo bench`; a small tree when `cargo test` runs the bench once as a
+/// smoke test (a debug build would spend minutes building the big one).
+fn leaves() -> u64 {
+    if std::env::args().any(|a| a == "--bench") {
+        10_000_000
+    } else {
+        4096
+    }
+}
 const SAMPLES: usize = 1024;
 
 fn build_tree() -> (MemoryNodes, Vec<Hash>) {
     let started = Instant::now();
-    let mut nodes = MemoryNodes::with_capacity(LEAVES as usize);
-    let mut leaf_hashes = Vec::with_capacity(LEAVES as usize);
-    for i in 0..LEAVES {
+    let mut nodes = MemoryNodes::with_capacity(leaves() as usize);
+    let mut leaf_hashes = Vec::with_capacity(leaves() as usize);
+    for i in 0..leaves() {
         let h = leaf_hash(&i.to_be_bytes());
         leaf_hashes.push(h);
         nodes.push(h).expect("push");
     }
     eprintln!(
-        "built a tree of {LEAVES} leaves in {:.1?}",
+        "built a tree of {} leaves in {:.1?}",
+        leaves(),
         started.elapsed()
     );
     (nodes, leaf_hashes)
@@ -51,28 +60,28 @@ fn indices(bound: u64) -> Vec<u64> {
 
 fn proofs(c: &mut Criterion) {
     let (nodes, leaf_hashes) = build_tree();
-    let tree_root = root(&nodes, LEAVES).expect("root");
-    let picks = indices(LEAVES);
+    let tree_root = root(&nodes, leaves()).expect("root");
+    let picks = indices(leaves());
     let mut group = c.benchmark_group("ledger_10M");
 
     let mut next = picks.iter().cycle();
     group.bench_function("inclusion_proof_generate", |b| {
         b.iter(|| {
             let index = *next.next().expect("cycle");
-            inclusion_proof(&nodes, black_box(index), LEAVES).expect("proof")
+            inclusion_proof(&nodes, black_box(index), leaves()).expect("proof")
         })
     });
 
     let inclusion: Vec<(u64, Vec<Hash>)> = picks
         .iter()
-        .map(|&i| (i, inclusion_proof(&nodes, i, LEAVES).expect("proof")))
+        .map(|&i| (i, inclusion_proof(&nodes, i, leaves()).expect("proof")))
         .collect();
     let mut next = inclusion.iter().cycle();
     group.bench_function("inclusion_proof_verify", |b| {
         b.iter(|| {
             let (index, proof) = next.next().expect("cycle");
             let leaf = &leaf_hashes[*index as usize];
-            verify_inclusion(*index, LEAVES, leaf, black_box(proof), &tree_root).expect("valid")
+            verify_inclusion(*index, leaves(), leaf, black_box(proof), &tree_root).expect("valid")
         })
     });
 
@@ -81,7 +90,7 @@ fn proofs(c: &mut Criterion) {
     group.bench_function("consistency_proof_generate", |b| {
         b.iter(|| {
             let m = *next.next().expect("cycle");
-            consistency_proof(&nodes, black_box(m), LEAVES).expect("proof")
+            consistency_proof(&nodes, black_box(m), leaves()).expect("proof")
         })
     });
 
@@ -92,7 +101,7 @@ fn proofs(c: &mut Criterion) {
             (
                 m,
                 first_root,
-                consistency_proof(&nodes, m, LEAVES).expect("proof"),
+                consistency_proof(&nodes, m, leaves()).expect("proof"),
             )
         })
         .collect();
@@ -100,7 +109,8 @@ fn proofs(c: &mut Criterion) {
     group.bench_function("consistency_proof_verify", |b| {
         b.iter(|| {
             let (m, first_root, proof) = next.next().expect("cycle");
-            verify_consistency(*m, LEAVES, black_box(proof), first_root, &tree_root).expect("valid")
+            verify_consistency(*m, leaves(), black_box(proof), first_root, &tree_root)
+                .expect("valid")
         })
     });
 
