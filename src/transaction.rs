@@ -51,12 +51,18 @@ impl Endpoint {
 pub enum Transaction {
     /// hiehub diagnostics: the SOAP analogue of DICOM C-ECHO (connectivity, TLS, audit).
     Echo,
+    /// ITI-18 Registry Stored Query (`xds::iti18`).
+    RegistryStoredQuery,
     /// ITI-41 Provide and Register Document Set-b (`xds::iti41`).
     ProvideAndRegisterDocumentSetB,
     /// ITI-42 Register Document Set-b (`xds::iti42`).
     RegisterDocumentSetB,
     /// ITI-43 Retrieve Document Set (`xds::iti43`).
     RetrieveDocumentSet,
+    /// ITI-57 Update Document Set (`xds::iti57`).
+    UpdateDocumentSet,
+    /// ITI-62 Delete Document Set (`xds::iti62`).
+    DeleteDocumentSet,
 }
 
 pub struct Row {
@@ -86,6 +92,21 @@ pub const TABLE: &[Row] = &[
                     system: "hiehub".into(),
                     display: "SOAP verification (echo)".into(),
                 },
+            )
+        },
+    },
+    // ITI TF-2a §3.18.5.1: Query (110112), EventActionCode Execute.
+    Row {
+        transaction: Transaction::RegistryStoredQuery,
+        action: crate::xds::iti18::ACTION,
+        response_action: crate::xds::iti18::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Registry],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::query(),
+                Action::Execute,
+                Code::ihe_transaction("ITI-18", "Registry Stored Query"),
             )
         },
     },
@@ -128,6 +149,35 @@ pub const TABLE: &[Row] = &[
                 audit::event_id::export(),
                 Action::Read,
                 Code::ihe_transaction("ITI-43", "Retrieve Document Set"),
+            )
+        },
+    },
+    // ITI TF-2b §3.57.5.1 / §3.62.5.1 (XDS Metadata Update): Patient Record, Update / Delete.
+    Row {
+        transaction: Transaction::UpdateDocumentSet,
+        action: crate::xds::iti57::ACTION,
+        response_action: crate::xds::iti57::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Registry],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::patient_record(),
+                Action::Update,
+                Code::ihe_transaction("ITI-57", "Update Document Set"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::DeleteDocumentSet,
+        action: crate::xds::iti62::ACTION,
+        response_action: crate::xds::iti62::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Registry],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::patient_record(),
+                Action::Delete,
+                Code::ihe_transaction("ITI-62", "Delete Document Set"),
             )
         },
     },

@@ -208,8 +208,9 @@ pub struct NewEntry {
     pub index: Option<AuditIndexRow>,
 }
 
-/// The searchable fields of one audit event (outside the hash).
-#[derive(Debug, Clone, Default, Insertable)]
+/// The searchable fields of one audit event (outside the hash): written at append, read by
+/// `/api/audit` (each hit carries its ledger sequence number).
+#[derive(Debug, Clone, Default, Insertable, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditIndexRow {
     pub seq: i64,

@@ -381,28 +381,7 @@ async fn verifications(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// One search hit: the index row of an audit event, with its ledger sequence number.
-#[derive(Debug, Serialize, Queryable, Selectable)]
-#[diesel(table_name = audit_events)]
-pub struct AuditHit {
-    pub seq: i64,
-    pub event_time: Option<DateTime<Utc>>,
-    pub received_at: DateTime<Utc>,
-    pub event_id: Option<String>,
-    pub event_action: Option<String>,
-    pub event_types: Vec<String>,
-    pub outcome: Option<i16>,
-    pub transport: String,
-    pub sender: Option<String>,
-    pub remote_addr: Option<String>,
-    pub source_id: Option<String>,
-    pub users: Vec<String>,
-    pub nodes: Vec<String>,
-    pub patient_ids: Vec<String>,
-    pub object_ids: Vec<String>,
-    pub message_id: Option<String>,
-    pub valid: bool,
-    pub error: Option<String>,
-}
+pub type AuditHit = db::AuditIndexRow;
 
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {

@@ -243,6 +243,14 @@ async fn process(
                 audit: ReplyAudit::default(),
             })
         }
+        Transaction::RegistryStoredQuery => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti18::handle(&ctx, &env.body).await))
+        }
         Transaction::ProvideAndRegisterDocumentSetB => {
             let ctx = xds::service::Context::new(
                 state.db.clone(),
@@ -266,6 +274,22 @@ async fn process(
                 state.domain.clone(),
             );
             Ok(xds_reply(row, xds::iti43::handle(&ctx, &env.body).await))
+        }
+        Transaction::UpdateDocumentSet => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti57::handle(&ctx, &env.body).await))
+        }
+        Transaction::DeleteDocumentSet => {
+            let ctx = xds::service::Context::new(
+                state.db.clone(),
+                &state.config.data_dir,
+                state.domain.clone(),
+            );
+            Ok(xds_reply(row, xds::iti62::handle(&ctx, &env.body).await))
         }
     }
 }

@@ -17,7 +17,7 @@
 //!
 //! The service layer on top: [`registry`] (the registry's PostgreSQL store), [`repository`]
 //! (the blob store), [`service`] (registering one submission, shared by ITI-41 and ITI-42) and
-//! one module per transaction: [`iti41`], [`iti42`], [`iti43`].
+//! one module per transaction: [`iti18`], [`iti41`], [`iti42`], [`iti43`].
 
 pub mod association;
 pub mod author;
@@ -30,9 +30,12 @@ mod findings;
 pub mod folder;
 pub mod from_ebxml;
 pub mod hl7;
+pub mod iti18;
 pub mod iti41;
 pub mod iti42;
 pub mod iti43;
+pub mod iti57;
+pub mod iti62;
 pub mod object_id;
 pub mod oid;
 pub mod patient_id;

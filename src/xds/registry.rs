@@ -447,3 +447,387 @@ pub fn blob_referenced(conn: &mut PgConnection, key: &str) -> QueryResult<bool> 
         .get_result(conn)?;
     Ok(n > 0)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lifecycle: ITI-62 Delete Document Set, ITI-57 Update Document Set, Folder lastUpdateTime.
+// ---------------------------------------------------------------------------------------------
+
+/// A registered object as the lifecycle transactions see it (ITI-62, ITI-57).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleObject {
+    pub entry_uuid: String,
+    pub kind: Registered,
+    pub status: Option<AvailabilityStatus>,
+    /// DocumentEntries, Folders and SubmissionSets (`id^^^&OID&ISO`).
+    pub patient_id: Option<String>,
+    /// DocumentEntries, Folders and SubmissionSets.
+    pub unique_id: Option<String>,
+    /// DocumentEntries.
+    pub repository_unique_id: Option<String>,
+    /// DocumentEntries and Folders.
+    pub logical_id: Option<String>,
+    /// DocumentEntries and Folders.
+    pub version: Option<i32>,
+    /// DocumentEntries.
+    pub object_type: Option<String>,
+}
+
+impl LifecycleObject {
+    fn new(entry_uuid: String, kind: Registered, status: &str) -> LifecycleObject {
+        LifecycleObject {
+            entry_uuid,
+            kind,
+            status: AvailabilityStatus::parse(status),
+            patient_id: None,
+            unique_id: None,
+            repository_unique_id: None,
+            logical_id: None,
+            version: None,
+            object_type: None,
+        }
+    }
+}
+
+/// The registered objects among `uuids` (`urn:uuid:` form), every row locked (`FOR UPDATE`)
+/// until the caller's transaction ends.
+pub fn lifecycle_objects(
+    conn: &mut PgConnection,
+    uuids: &[String],
+) -> QueryResult<HashMap<String, LifecycleObject>> {
+    let mut out = HashMap::new();
+    if uuids.is_empty() {
+        return Ok(out);
+    }
+    type DocRow = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        i32,
+        String,
+    );
+    let docs: Vec<DocRow> = xds_document_entries::table
+        .filter(xds_document_entries::entry_uuid.eq_any(uuids))
+        .select((
+            xds_document_entries::entry_uuid,
+            xds_document_entries::status,
+            xds_document_entries::patient_id,
+            xds_document_entries::unique_id,
+            xds_document_entries::repository_unique_id,
+            xds_document_entries::logical_id,
+            xds_document_entries::version,
+            xds_document_entries::object_type,
+        ))
+        .for_update()
+        .load(conn)?;
+    for (id, status, patient, unique, repo, lid, version, object_type) in docs {
+        let mut o = LifecycleObject::new(id.clone(), Registered::DocumentEntry, &status);
+        o.patient_id = Some(patient);
+        o.unique_id = Some(unique);
+        o.repository_unique_id = repo;
+        o.logical_id = Some(lid);
+        o.version = Some(version);
+        o.object_type = Some(object_type);
+        out.insert(id, o);
+    }
+    let folders: Vec<(String, String, String, String, String, i32)> = xds_folders::table
+        .filter(xds_folders::entry_uuid.eq_any(uuids))
+        .select((
+            xds_folders::entry_uuid,
+            xds_folders::status,
+            xds_folders::patient_id,
+            xds_folders::unique_id,
+            xds_folders::logical_id,
+            xds_folders::version,
+        ))
+        .for_update()
+        .load(conn)?;
+    for (id, status, patient, unique, lid, version) in folders {
+        let mut o = LifecycleObject::new(id.clone(), Registered::Folder, &status);
+        o.patient_id = Some(patient);
+        o.unique_id = Some(unique);
+        o.logical_id = Some(lid);
+        o.version = Some(version);
+        out.insert(id, o);
+    }
+    let sets: Vec<(String, String, String, String)> = xds_submission_sets::table
+        .filter(xds_submission_sets::entry_uuid.eq_any(uuids))
+        .select((
+            xds_submission_sets::entry_uuid,
+            xds_submission_sets::status,
+            xds_submission_sets::patient_id,
+            xds_submission_sets::unique_id,
+        ))
+        .for_update()
+        .load(conn)?;
+    for (id, status, patient, unique) in sets {
+        let mut o = LifecycleObject::new(id.clone(), Registered::SubmissionSet, &status);
+        o.patient_id = Some(patient);
+        o.unique_id = Some(unique);
+        out.insert(id, o);
+    }
+    let associations: Vec<(String, String)> = xds_associations::table
+        .filter(xds_associations::entry_uuid.eq_any(uuids))
+        .select((xds_associations::entry_uuid, xds_associations::status))
+        .for_update()
+        .load(conn)?;
+    for (id, status) in associations {
+        out.insert(
+            id.clone(),
+            LifecycleObject::new(id, Registered::Association, &status),
+        );
+    }
+    Ok(out)
+}
+
+/// A registered association: its id, type URN and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssociationRow {
+    pub entry_uuid: String,
+    pub association_type: String,
+    pub source: String,
+    pub target: String,
+}
+
+/// The registered associations among `uuids`.
+pub fn associations_by_id(
+    conn: &mut PgConnection,
+    uuids: &[String],
+) -> QueryResult<Vec<AssociationRow>> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String, String)> = xds_associations::table
+        .filter(xds_associations::entry_uuid.eq_any(uuids))
+        .select((
+            xds_associations::entry_uuid,
+            xds_associations::association_type,
+            xds_associations::source_uuid,
+            xds_associations::target_uuid,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(association_row).collect())
+}
+
+/// The registered associations whose sourceObject or targetObject is one of `uuids`.
+pub fn associations_referencing(
+    conn: &mut PgConnection,
+    uuids: &[String],
+) -> QueryResult<Vec<AssociationRow>> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, String, String)> = xds_associations::table
+        .filter(
+            xds_associations::source_uuid
+                .eq_any(uuids)
+                .or(xds_associations::target_uuid.eq_any(uuids)),
+        )
+        .select((
+            xds_associations::entry_uuid,
+            xds_associations::association_type,
+            xds_associations::source_uuid,
+            xds_associations::target_uuid,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(association_row).collect())
+}
+
+fn association_row(
+    (entry_uuid, association_type, source, target): (String, String, String, String),
+) -> AssociationRow {
+    AssociationRow {
+        entry_uuid,
+        association_type,
+        source,
+        target,
+    }
+}
+
+/// The objects (entryUUID, kind) registered with one of the SubmissionSets `set_uuids` (the
+/// `submission_set` column: the SubmissionSet a row came with).
+pub fn registered_with(
+    conn: &mut PgConnection,
+    set_uuids: &[String],
+) -> QueryResult<Vec<(String, Registered)>> {
+    if set_uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<(String, Registered)> = xds_document_entries::table
+        .filter(xds_document_entries::submission_set.eq_any(set_uuids))
+        .select(xds_document_entries::entry_uuid)
+        .load::<String>(conn)?
+        .into_iter()
+        .map(|id| (id, Registered::DocumentEntry))
+        .collect();
+    out.extend(
+        xds_folders::table
+            .filter(xds_folders::submission_set.eq_any(set_uuids))
+            .select(xds_folders::entry_uuid)
+            .load::<String>(conn)?
+            .into_iter()
+            .map(|id| (id, Registered::Folder)),
+    );
+    out.extend(
+        xds_associations::table
+            .filter(xds_associations::submission_set.eq_any(set_uuids))
+            .select(xds_associations::entry_uuid)
+            .load::<String>(conn)?
+            .into_iter()
+            .map(|id| (id, Registered::Association)),
+    );
+    Ok(out)
+}
+
+/// Deletes the registry objects `objects` (ITI-62): associations first, then DocumentEntries
+/// and Folders, then SubmissionSets. Repository documents are not touched (ITI-62 removes
+/// metadata only).
+pub fn delete_objects(
+    conn: &mut PgConnection,
+    objects: &[(String, Registered)],
+) -> QueryResult<()> {
+    let of = |k: Registered| -> Vec<&str> {
+        objects
+            .iter()
+            .filter(|(_, kind)| *kind == k)
+            .map(|(id, _)| id.as_str())
+            .collect()
+    };
+    diesel::delete(
+        xds_associations::table
+            .filter(xds_associations::entry_uuid.eq_any(of(Registered::Association))),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        xds_document_entries::table
+            .filter(xds_document_entries::entry_uuid.eq_any(of(Registered::DocumentEntry))),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        xds_folders::table.filter(xds_folders::entry_uuid.eq_any(of(Registered::Folder))),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        xds_submission_sets::table
+            .filter(xds_submission_sets::entry_uuid.eq_any(of(Registered::SubmissionSet))),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The latest version of the DocumentEntry with logicalID `logical_id`, locked (`FOR UPDATE`).
+pub fn latest_document_entry(
+    conn: &mut PgConnection,
+    logical_id: &str,
+) -> QueryResult<Option<LifecycleObject>> {
+    let id: Option<String> = xds_document_entries::table
+        .filter(xds_document_entries::logical_id.eq(logical_id))
+        .order(xds_document_entries::version.desc())
+        .select(xds_document_entries::entry_uuid)
+        .first(conn)
+        .optional()?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(lifecycle_objects(conn, std::slice::from_ref(&id))?.remove(&id))
+}
+
+/// Whether a DocumentEntry or Folder with logicalID `logical_id` has a version above `version`.
+pub fn has_later_version(
+    conn: &mut PgConnection,
+    kind: Registered,
+    logical_id: &str,
+    version: i32,
+) -> QueryResult<bool> {
+    let n: i64 = match kind {
+        Registered::DocumentEntry => xds_document_entries::table
+            .filter(xds_document_entries::logical_id.eq(logical_id))
+            .filter(xds_document_entries::version.gt(version))
+            .count()
+            .get_result(conn)?,
+        Registered::Folder => xds_folders::table
+            .filter(xds_folders::logical_id.eq(logical_id))
+            .filter(xds_folders::version.gt(version))
+            .count()
+            .get_result(conn)?,
+        Registered::SubmissionSet | Registered::Association => 0,
+    };
+    Ok(n > 0)
+}
+
+/// Sets the availabilityStatus of one DocumentEntry or Folder (ITI-57 UpdateAvailabilityStatus).
+pub fn set_status(
+    conn: &mut PgConnection,
+    kind: Registered,
+    entry_uuid: &str,
+    status: AvailabilityStatus,
+) -> QueryResult<usize> {
+    match kind {
+        Registered::DocumentEntry => diesel::update(xds_document_entries::table.find(entry_uuid))
+            .set(xds_document_entries::status.eq(status.as_urn()))
+            .execute(conn),
+        Registered::Folder => diesel::update(xds_folders::table.find(entry_uuid))
+            .set(xds_folders::status.eq(status.as_urn()))
+            .execute(conn),
+        Registered::SubmissionSet => diesel::update(xds_submission_sets::table.find(entry_uuid))
+            .set(xds_submission_sets::status.eq(status.as_urn()))
+            .execute(conn),
+        Registered::Association => diesel::update(xds_associations::table.find(entry_uuid))
+            .set(xds_associations::status.eq(status.as_urn()))
+            .execute(conn),
+    }
+}
+
+/// Records which transaction registered the SubmissionSet `set_uuid` (`ITI-57` for updates;
+/// [`insert_submission`] writes the ITI-41/42 value).
+pub fn set_submission_transaction(
+    conn: &mut PgConnection,
+    set_uuid: &str,
+    transaction: &str,
+) -> QueryResult<()> {
+    diesel::update(xds_submission_sets::table.find(set_uuid))
+        .set(xds_submission_sets::transaction.eq(transaction))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Moves the lastUpdateTime of the Folders `uuids` to `now` (ITI TF-3 §4.2.3.4: set by the
+/// registry whenever DocumentEntries are added to the Folder).
+pub fn touch_folders(
+    conn: &mut PgConnection,
+    uuids: &[String],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    if uuids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(xds_folders::table.filter(xds_folders::entry_uuid.eq_any(uuids)))
+        .set(xds_folders::last_update_time.eq(now))
+        .execute(conn)
+}
+
+/// Inserts one Association registered with the SubmissionSet `set_uuid` (ids already UUIDs).
+pub fn insert_association(
+    conn: &mut PgConnection,
+    a: &super::association::Association,
+    set_uuid: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(xds_associations::table)
+        .values((
+            xds_associations::entry_uuid.eq(uuid_text(&a.entry_uuid)),
+            xds_associations::association_type.eq(a.association_type.as_urn()),
+            xds_associations::source_uuid.eq(uuid_text(&a.source)),
+            xds_associations::target_uuid.eq(uuid_text(&a.target)),
+            xds_associations::status.eq(status_text(a.availability_status)),
+            xds_associations::submission_set_status
+                .eq(a.submission_set_status.map(|st| st.as_str())),
+            xds_associations::submission_set.eq(set_uuid),
+            xds_associations::metadata_xml.eq(object_xml(ebxml::Identifiable::Association(
+                to_ebxml::association_to_ebxml(a),
+            ))),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

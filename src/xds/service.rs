@@ -276,6 +276,15 @@ fn register_blocking(
             .map(|a| a.target.to_string())
             .collect();
         registry::deprecate_document_entries(conn, &replaced)?;
+        // Registered Folders that get members (HasMember from outside the submission: a Folder,
+        // checked above) move their lastUpdateTime (ITI TF-3 §4.2.3.4).
+        let grown: Vec<String> = s
+            .associations
+            .iter()
+            .filter(|a| a.association_type == AssociationType::HasMember && !s.contains(&a.source))
+            .map(|a| a.source.to_string())
+            .collect();
+        registry::touch_folders(conn, &grown, now)?;
         Ok(found)
     });
     match tx {
@@ -332,7 +341,7 @@ fn set_repository_attributes(s: &mut Submission) {
 
 /// Symbolic ids become UUIDs (ITI TF-3 §4.2.3.1.5: the registry assigns them), everywhere the
 /// submission names them.
-fn assign_uuids(s: &mut Submission) {
+pub(crate) fn assign_uuids(s: &mut Submission) {
     let mut map: HashMap<RegistryObjectId, RegistryObjectId> = HashMap::new();
     let mut assign = |id: &mut RegistryObjectId| {
         if !id.is_uuid() {
@@ -377,7 +386,7 @@ fn assign_uuids(s: &mut Submission) {
     }
 }
 
-fn set_approved(s: &mut Submission) {
+pub(crate) fn set_approved(s: &mut Submission) {
     let approved = Some(AvailabilityStatus::Approved);
     s.submission_set.availability_status = approved;
     for d in &mut s.documents {

@@ -6,7 +6,10 @@
 //!
 //! 1. the real `hiehub serve` binary on a private PostgreSQL cluster with fsync ON, and then
 //! 2. Debian's `rsyslogd` (imtcp + openssl driver, same dev PKI, omfile with `sync="on"`; config
-//!    in `tests/bench/rsyslog/`), with the very same load, in the same run.
+//!    in `tests/bench/rsyslog/`), with the very same load, in the same run, twice: with its
+//!    default in-memory main queue ("queued": frames leave the sockets before they are on disk)
+//!    and with a Direct main queue ("direct": a connection is read on only once its messages are
+//!    synced, hiehub's contract).
 //!
 //! Figure: **events/s parsed, indexed and durable** = rows in `audit_events` with transport
 //! `syslog-tls` once the senders stopped and the server drained ÷ the time from the first frame
@@ -19,8 +22,10 @@
 //!   cargo bench --bench syslog_ingest -- --seconds 10 --senders 100
 //!   cargo bench --bench syslog_ingest -- --soak 30 --senders 20 --rate 1000  (tests/bench/soak.sh)
 //! More options: `--client-threads N` (sender runtime, default 1), `--rate R` (frames/s over all
-//! senders, 0 = unthrottled; default 0, soak 1000), `--no-rsyslog`, `--rss-growth-mib M` (soak
-//! bound, default 64).
+//! senders, 0 = unthrottled; default 0, soak 1000), `--sndbuf-kib K` (SO_SNDBUF of each sender,
+//! default 64; 0 = the kernel's autotuning), `--no-hiehub`, `--no-rsyslog`, `--rsyslog-conf FILE`
+//! (another template), `--rsyslog-queue queued|direct` (one variant only), `--rss-growth-mib M`
+//! (soak bound, default 64).
 //!
 //! Soak: one server for MINUTES at a steady rate; every 30 s a row with the ledger size, the
 //! server's RSS and the write-wait p99 of the last 30 s. Exits 1 on a stall (the ledger did not
@@ -69,6 +74,10 @@ struct Options {
     sndbuf: Option<u32>,
     hiehub: bool,
     rsyslog: bool,
+    /// Another rsyslog config template than tests/bench/rsyslog/imtcp-ossl-omfile.conf.
+    rsyslog_conf: Option<PathBuf>,
+    /// Only this rsyslog variant ("queued" or "direct"); both when None.
+    rsyslog_queue: Option<String>,
 }
 
 impl Options {
@@ -110,6 +119,16 @@ impl Options {
             },
             hiehub: !args.iter().any(|a| a == "--no-hiehub"),
             rsyslog: full && !args.iter().any(|a| a == "--no-rsyslog"),
+            rsyslog_conf: args
+                .iter()
+                .position(|a| a == "--rsyslog-conf")
+                .and_then(|i| args.get(i + 1))
+                .map(PathBuf::from),
+            rsyslog_queue: args
+                .iter()
+                .position(|a| a == "--rsyslog-queue")
+                .and_then(|i| args.get(i + 1))
+                .cloned(),
         }
     }
 }
@@ -698,6 +717,26 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// How rsyslog's main queue is set up (`@MAIN_QUEUE@` in the config template).
+struct RsyslogVariant {
+    name: &'static str,
+    main_queue: &'static str,
+    what: &'static str,
+}
+
+const RSYSLOG_VARIANTS: [RsyslogVariant; 2] = [
+    RsyslogVariant {
+        name: "queued",
+        main_queue: "",
+        what: "default in-memory main queue",
+    },
+    RsyslogVariant {
+        name: "direct",
+        main_queue: "main_queue(queue.type=\"Direct\")",
+        what: "main queue Direct: synced before reading on",
+    },
+];
+
 /// rsyslogd with `tests/bench/rsyslog/imtcp-ossl-omfile.conf`, once it completes a handshake.
 fn start_rsyslog(
     rt: &tokio::runtime::Runtime,
@@ -705,15 +744,23 @@ fn start_rsyslog(
     dir: &Path,
     certs: &Path,
     sndbuf: Option<u32>,
+    template: Option<&Path>,
+    variant: &RsyslogVariant,
 ) -> Result<(Proc, Arc<Target>, PathBuf), String> {
-    let work = dir.join("rsyslog");
+    let work = dir.join(format!("rsyslog-{}", variant.name));
     std::fs::create_dir_all(&work).map_err(|e| e.to_string())?;
     let out = work.join("atna.log");
     let port = free_port();
-    let conf = RSYSLOG_CONF
+    let template = match template {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| format!("rsyslog config {}: {e}", path.display()))?,
+        None => RSYSLOG_CONF.to_owned(),
+    };
+    let conf = template
         .replace("@WORK@", &work.to_string_lossy())
         .replace("@CERTS@", &certs.to_string_lossy())
         .replace("@PORT@", &port.to_string())
+        .replace("@MAIN_QUEUE@", variant.main_queue)
         .replace("@OUT@", &out.to_string_lossy());
     let conf_path = work.join("rsyslog.conf");
     std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
@@ -889,6 +936,21 @@ fn syslog_rows(url: &str) -> (u64, u64) {
         .get_result(&mut conn)
         .expect("count invalid rows");
     (rows as u64, invalid as u64)
+}
+
+#[derive(QueryableByName)]
+struct XactCommit {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    xact_commit: i64,
+}
+
+/// Transactions committed in the current database so far (PostgreSQL's statistics, which a
+/// backend reports at most once a second).
+fn xact_commits(url: &str) -> u64 {
+    let mut conn = hiehub::store::connect(url).expect("connect to the bench cluster");
+    diesel::sql_query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        .get_result::<XactCommit>(&mut conn)
+        .map_or(0, |r| r.xact_commit as u64)
 }
 
 fn count_lines(path: &Path) -> u64 {
@@ -1071,7 +1133,9 @@ fn bench(opts: &Options) {
     let probe_url = url.clone();
     let mut probe_conn = None;
     let mut rows = Vec::new();
+    let mut commits = None;
     if opts.hiehub {
+        let commits0 = xact_commits(&url);
         rows.push(measure(
             "hiehub".into(),
             &rt,
@@ -1091,45 +1155,72 @@ fn bench(opts: &Options) {
                 (rows, Some(invalid))
             },
         ));
+        commits = Some(xact_commits(&url) - commits0);
     }
     server.terminate();
 
     if opts.rsyslog {
-        match find_program("rsyslogd") {
-            None => {
-                println!("rsyslogd is not installed, so no comparison this time: {RSYSLOG_APT}")
-            }
-            Some(rsyslogd) => {
-                match start_rsyslog(&rt, &rsyslogd, dir.path(), &certs, opts.sndbuf) {
-                    Err(e) => println!("rsyslog comparison skipped: {e}"),
-                    Ok((rsyslog, target, out)) => {
-                        let probe_out = out.clone();
-                        let m = measure(
-                            format!(
-                                "rsyslog {} (imtcp ossl → omfile sync)",
-                                rsyslog_version(&rsyslogd)
-                            ),
-                            &rt,
-                            &target,
-                            &corpus,
-                            opts,
-                            rsyslog.pid(),
-                            postmaster,
-                            Box::new(move || std::fs::metadata(&probe_out).ok().map(|m| m.len())),
-                            || (count_lines(&out), None),
-                        );
-                        drop(rsyslog);
-                        rows.push(m);
-                    }
+        let rsyslogd = find_program("rsyslogd");
+        if rsyslogd.is_none() {
+            println!("rsyslogd is not installed, so no comparison this time: {RSYSLOG_APT}");
+        }
+        let variants = RSYSLOG_VARIANTS
+            .iter()
+            .filter(|v| opts.rsyslog_queue.as_deref().is_none_or(|q| q == v.name));
+        for variant in variants {
+            let Some(rsyslogd) = rsyslogd.as_deref() else {
+                break;
+            };
+            let started = start_rsyslog(
+                &rt,
+                rsyslogd,
+                dir.path(),
+                &certs,
+                opts.sndbuf,
+                opts.rsyslog_conf.as_deref(),
+                variant,
+            );
+            let (rsyslog, target, out) = match started {
+                Ok(started) => started,
+                Err(e) => {
+                    println!("rsyslog ({}) comparison skipped: {e}", variant.name);
+                    continue;
                 }
-            }
+            };
+            let probe_out = out.clone();
+            rows.push(measure(
+                format!(
+                    "rsyslog {} {} ({})",
+                    rsyslog_version(rsyslogd),
+                    variant.name,
+                    variant.what
+                ),
+                &rt,
+                &target,
+                &corpus,
+                opts,
+                rsyslog.pid(),
+                postmaster,
+                Box::new(move || std::fs::metadata(&probe_out).ok().map(|m| m.len())),
+                || (count_lines(&out), None),
+            ));
         }
     }
     print_table(&rows, mean);
-    if let [h, r] = &rows[..] {
+    if let Some(h) = rows.iter().find(|r| r.name == "hiehub") {
+        for r in rows.iter().filter(|r| r.name.starts_with("rsyslog")) {
+            println!(
+                "hiehub / {}: {:.2} (durable events/s)",
+                r.name,
+                h.rate() / r.rate()
+            );
+        }
+    }
+    if let (Some(h), Some(commits)) = (rows.iter().find(|r| r.name == "hiehub"), commits) {
         println!(
-            "hiehub / rsyslog: {:.2} (durable events/s)",
-            h.rate() / r.rate()
+            "hiehub: {commits} PostgreSQL transactions in its database during the run (the \
+             bench's own 10/s progress probe included): {:.0} events per transaction",
+            h.durable as f64 / commits.max(1) as f64
         );
     }
     println!("load average at end {}", loadavg());

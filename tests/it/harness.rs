@@ -214,6 +214,30 @@ impl Server {
         }
     }
 
+    /// Starts a new server process on this one's data directory (and database, if it had one
+    /// configured): for restart-after-crash tests. This one must have exited.
+    pub fn restart(mut self) -> Server {
+        let data_dir = std::mem::replace(
+            &mut self.data_dir,
+            tempfile::tempdir().expect("placeholder dir"),
+        );
+        Server::start_with(ServerOptions {
+            db_url: self.db_url.clone(),
+            data_dir: Some(data_dir),
+            ..ServerOptions::default()
+        })
+    }
+
+    /// HTTP status of `GET path`.
+    pub fn get_status(&self, path: &str) -> u16 {
+        client()
+            .get(self.url(path))
+            .send()
+            .expect("request")
+            .status()
+            .as_u16()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.http.as_deref().expect("http listener"), path)
     }

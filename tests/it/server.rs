@@ -55,30 +55,12 @@ fn embedded_cluster_starts_stops_and_survives_kill_9() {
     assert!(text.starts_with("stopped"), "{text}");
 
     // Restart on the same data dir, then kill -9 hiehub: the postmaster is orphaned, still running.
-    let data_dir = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
-    let mut server = Server::start_with(ServerOptions {
-        db_url: None,
-        data_dir: Some(data_dir),
-        ..ServerOptions::default()
-    });
+    let mut server = server.restart();
     server.signal(libc::SIGKILL);
     server.wait(Duration::from_secs(10)).unwrap();
     // ...and a new hiehub adopts the running cluster.
-    let data_dir = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
-    let mut server = Server::start_with(ServerOptions {
-        db_url: None,
-        data_dir: Some(data_dir),
-        ..ServerOptions::default()
-    });
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    let mut server = server.restart();
+    assert_eq!(server.get_status("/healthz"), 200);
 
     // kill -9 the postmaster itself (a crash): hiehub reports it unhealthy...
     let pid = postmaster_pid(server.data_dir.path());
@@ -86,33 +68,12 @@ fn embedded_cluster_starts_stops_and_survives_kill_9() {
         libc::kill(pid, libc::SIGKILL);
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .unwrap()
-            .status()
-            .as_u16(),
-        503
-    );
+    assert_eq!(server.get_status("/healthz"), 503);
     server.signal(libc::SIGTERM);
     server.wait(Duration::from_secs(30)).expect("exits");
     // ...and the next start recovers from the stale postmaster.pid, with the data intact.
-    let data_dir = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
-    let server = Server::start_with(ServerOptions {
-        db_url: None,
-        data_dir: Some(data_dir),
-        ..ServerOptions::default()
-    });
-    assert_eq!(
-        client()
-            .get(server.url("/healthz"))
-            .send()
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    let server = server.restart();
+    assert_eq!(server.get_status("/healthz"), 200);
     let out = Command::new(bin())
         .args(["db", "psql", "--data-dir"])
         .arg(server.data_dir.path())

@@ -24,23 +24,29 @@ fn frame(xml: &str, host: &str) -> Vec<u8> {
     out
 }
 
-fn s_client(server: &Server, bytes: &[u8]) {
+/// `openssl s_client` to the syslog TLS listener with the dev client certificate.
+fn s_client_command(server: &Server) -> Command {
     let certs = server.data_dir.path().join("certs");
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            server.syslog_tls.as_deref().unwrap(),
-            "-cert",
-        ])
-        .arg(certs.join("client.pem"))
-        .arg("-key")
-        .arg(certs.join("client.key"))
-        .arg("-CAfile")
-        .arg(certs.join("ca.pem"))
-        .args(["-verify_return_error", "-nocommands", "-brief"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        server.syslog_tls.as_deref().unwrap(),
+        "-cert",
+    ])
+    .arg(certs.join("client.pem"))
+    .arg("-key")
+    .arg(certs.join("client.key"))
+    .arg("-CAfile")
+    .arg(certs.join("ca.pem"))
+    .args(["-verify_return_error", "-nocommands", "-brief"])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::null());
+    cmd
+}
+
+fn s_client(server: &Server, bytes: &[u8]) {
+    let mut child = s_client_command(server)
         .stderr(Stdio::piped())
         .spawn()
         .expect("openssl (Debian package openssl) must be installed");
@@ -195,22 +201,7 @@ fn a_crash_during_syslog_load_loses_nothing_committed() {
     for i in 0..20_000 {
         stream.extend(frame(&xml, &format!("emr-{i}")));
     }
-    let certs = server.data_dir.path().join("certs");
-    let mut child = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            server.syslog_tls.as_deref().unwrap(),
-            "-cert",
-        ])
-        .arg(certs.join("client.pem"))
-        .arg("-key")
-        .arg(certs.join("client.key"))
-        .arg("-CAfile")
-        .arg(certs.join("ca.pem"))
-        .args(["-nocommands", "-brief"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+    let mut child = s_client_command(&server)
         .stderr(Stdio::null())
         .spawn()
         .expect("openssl");
@@ -248,12 +239,7 @@ fn a_crash_during_syslog_load_loses_nothing_committed() {
     }
 
     // The restarted hub continues the same ledger and it verifies.
-    let data_dir = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
-    let mut server = Server::start_with(ServerOptions {
-        db_url: Some(url.clone()),
-        data_dir: Some(data_dir),
-        ..ServerOptions::default()
-    });
+    let mut server = server.restart();
     client()
         .post(server.url("/pdq"))
         .header("content-type", SOAP_CT)
