@@ -28,6 +28,8 @@ pub struct Config {
     pub max_body_bytes: u64,
     pub max_xml_depth: u32,
     pub max_xml_elements: u32,
+    /// ITI-18: the most objects one query answer carries (`xds::iti18::max_results`).
+    pub max_query_results: u32,
     pub audit_batch_max: u32,
     pub audit_queue: u32,
     pub ledger_origin: String,
@@ -56,6 +58,7 @@ impl Default for Config {
             max_body_bytes: 64 * 1024 * 1024,
             max_xml_depth: 128,
             max_xml_elements: 1_000_000,
+            max_query_results: crate::xds::iti18::DEFAULT_MAX_RESULTS,
             audit_batch_max: 512,
             audit_queue: 8192,
             ledger_origin: String::new(),
@@ -146,6 +149,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "checkpoint_interval_secs",
         "...or this many seconds after the last checkpoint, when the ledger has grown.",
+    ),
+    (
+        "max_query_results",
+        "ITI-18 Registry Stored Query: the most objects one answer carries; more is XDSTooManyResults.",
     ),
     ("workers", "HTTP worker threads; 0 = one per core."),
     ("log_format", "Log format: text or json."),

@@ -249,7 +249,11 @@ async fn process(
                 &state.config.data_dir,
                 state.domain.clone(),
             );
-            Ok(xds_reply(row, xds::iti18::handle(&ctx, &env.body).await))
+            let max = xds::iti18::max_results(&state.config);
+            Ok(xds_reply(
+                row,
+                xds::iti18::handle(&ctx, &env.body, max).await,
+            ))
         }
         Transaction::ProvideAndRegisterDocumentSetB => {
             let ctx = xds::service::Context::new(

@@ -12,8 +12,9 @@
 //!   ITI TF-2a §3.18.4.1.3 names `XDSStoredQueryParamNumber` for "a required parameter is
 //!   missing or a single-valued parameter has several values"; we keep `ParamNumber` for the
 //!   second case only, so the client learns which of the two went wrong.
-//! - **Result limit**: more than [`max_results`] objects (env `HIEHUB_MAX_QUERY_RESULTS`,
-//!   default 1000) is `XDSTooManyResults` with no objects; ObjectRef and LeafClass alike.
+//! - **Result limit**: more than [`max_results`] objects (configuration key
+//!   `max_query_results`, env `HIEHUB_MAX_QUERY_RESULTS`, default 1000) is `XDSTooManyResults`
+//!   with no objects; ObjectRef and LeafClass alike.
 //! - **`$XDSDocumentEntryType` absent**: Stable DocumentEntries only (ITI TF-2a
 //!   §3.18.4.1.2.3.6.2, On-Demand Documents Option).
 //! - **returnType** other than LeafClass and ObjectRef (including absent, whose schema default
@@ -47,23 +48,14 @@ use crate::xml::Element;
 pub const ACTION: &str = "urn:ihe:iti:2007:RegistryStoredQuery";
 pub const RESPONSE_ACTION: &str = "urn:ihe:iti:2007:RegistryStoredQueryResponse";
 
-/// The environment variable that sets the result limit.
-pub const MAX_RESULTS_ENV: &str = "HIEHUB_MAX_QUERY_RESULTS";
-pub const DEFAULT_MAX_RESULTS: usize = 1000;
+/// The default result limit (configuration key `max_query_results`).
+pub const DEFAULT_MAX_RESULTS: u32 = 1000;
 
-/// The most objects one answer carries (`HIEHUB_MAX_QUERY_RESULTS`, default 1000; a value
-/// that is not a positive integer is ignored with a warning). Above it: `XDSTooManyResults`.
-pub fn max_results() -> usize {
-    match std::env::var(MAX_RESULTS_ENV) {
-        Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                tracing::warn!(value = %v, "{MAX_RESULTS_ENV} is not a positive integer; using {DEFAULT_MAX_RESULTS}");
-                DEFAULT_MAX_RESULTS
-            }
-        },
-        Err(_) => DEFAULT_MAX_RESULTS,
-    }
+/// The most objects one answer carries: configuration key `max_query_results` (environment
+/// `HIEHUB_MAX_QUERY_RESULTS`, file `hiehub.toml`; default [`DEFAULT_MAX_RESULTS`]; 0 reads as
+/// 1). Above it the answer is `XDSTooManyResults`.
+pub fn max_results(config: &crate::config::Config) -> usize {
+    usize::try_from(config.max_query_results.max(1)).unwrap_or(usize::MAX)
 }
 
 macro_rules! stored_queries {
@@ -216,13 +208,13 @@ fn find_documents_filter(p: &Params) -> Result<DocFilter, Problem> {
         patient: Some(p.patient(DE_PATIENT)?),
         statuses: Some(p.required_multi_flat(DE_STATUS)?),
         object_types: entry_types(p)?,
-        class_codes: p.multi("$XDSDocumentEntryClassCode")?,
-        type_codes: p.multi("$XDSDocumentEntryTypeCode")?,
-        practice_setting_codes: p.multi("$XDSDocumentEntryPracticeSettingCode")?,
-        healthcare_facility_type_codes: p.multi("$XDSDocumentEntryHealthcareFacilityTypeCode")?,
-        format_codes: p.multi(DE_FORMAT)?,
-        event_codes: p.multi("$XDSDocumentEntryEventCodeList")?,
-        confidentiality_codes: p.multi(DE_CONFIDENTIALITY)?,
+        class_codes: p.codes("$XDSDocumentEntryClassCode")?,
+        type_codes: p.codes("$XDSDocumentEntryTypeCode")?,
+        practice_setting_codes: p.codes("$XDSDocumentEntryPracticeSettingCode")?,
+        healthcare_facility_type_codes: p.codes("$XDSDocumentEntryHealthcareFacilityTypeCode")?,
+        format_codes: p.codes(DE_FORMAT)?,
+        event_codes: p.codes("$XDSDocumentEntryEventCodeList")?,
+        confidentiality_codes: p.codes(DE_CONFIDENTIALITY)?,
         author_persons: p.multi("$XDSDocumentEntryAuthorPerson")?,
         creation_time: range(
             p,
@@ -273,8 +265,8 @@ fn one_of(p: &Params, uuid: &str, unique: &str, multi: bool) -> Result<Ids, Prob
 fn content_filter(p: &Params) -> Result<DocFilter, Problem> {
     Ok(DocFilter {
         object_types: entry_types(p)?,
-        format_codes: p.multi(DE_FORMAT)?,
-        confidentiality_codes: p.multi(DE_CONFIDENTIALITY)?,
+        format_codes: p.codes(DE_FORMAT)?,
+        confidentiality_codes: p.codes(DE_CONFIDENTIALITY)?,
         ..DocFilter::default()
     })
 }
@@ -297,7 +289,8 @@ fn plan(q: StoredQuery, p: &Params) -> Result<Plan, Problem> {
             patient: Some(p.patient("$XDSSubmissionSetPatientId")?),
             statuses: Some(p.required_multi_flat(SS_STATUS)?),
             source_ids: opt_multi(p, "$XDSSubmissionSetSourceId")?,
-            content_type_codes: opt_multi(p, "$XDSSubmissionSetContentType")?,
+            content_type_codes: opt_multi(p, "$XDSSubmissionSetContentType")?
+                .map(|c| c.iter().map(|c| params::code_key(c)).collect()),
             author_person: p
                 .single("$XDSSubmissionSetAuthorPerson")?
                 .map(|s| s.as_str().to_owned()),
@@ -311,7 +304,7 @@ fn plan(q: StoredQuery, p: &Params) -> Result<Plan, Problem> {
         StoredQuery::FindFolders => Plan::FindFolders(FolderFilter {
             patient: Some(p.patient("$XDSFolderPatientId")?),
             statuses: Some(p.required_multi_flat(FO_STATUS)?),
-            codes: p.multi("$XDSFolderCodeList")?,
+            codes: p.codes("$XDSFolderCodeList")?,
             last_update_time: range(
                 p,
                 "$XDSFolderLastUpdateTimeFrom",
@@ -790,8 +783,8 @@ fn patient_param(params: &Params) -> Option<String> {
     .find_map(|n| params.patient(n).ok())
 }
 
-/// Handles the SOAP body `body` of one ITI-18 request.
-pub async fn handle(ctx: &Context, body: &Element) -> Answer {
+/// Handles the SOAP body `body` of one ITI-18 request; `max` is [`max_results`].
+pub async fn handle(ctx: &Context, body: &Element, max: usize) -> Answer {
     let request = match ebxml::AdhocQueryRequest::decode(body) {
         Ok(r) => r,
         Err(e) => {
@@ -842,7 +835,6 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         Ok(p) => p,
         Err(p) => return fail(p),
     };
-    let max = max_results();
     let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
     let found = ctx
         .db

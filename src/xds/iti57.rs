@@ -542,6 +542,38 @@ fn registry_checks(
                 ),
             );
         }
+        // The document itself does not change: only its metadata does.
+        let same = |registered: Option<String>, sent: Option<String>| match (registered, sent) {
+            (Some(r), Some(s)) => r.eq_ignore_ascii_case(&s),
+            _ => true,
+        };
+        for (attribute, registered, sent) in [
+            ("hash", latest.hash.clone(), d.hash.map(|h| h.to_string())),
+            (
+                "size",
+                latest.size.map(|n| n.to_string()),
+                d.size.map(|n| n.to_string()),
+            ),
+            (
+                "repositoryUniqueId",
+                latest.repository_unique_id.clone(),
+                d.repository_unique_id
+                    .as_ref()
+                    .map(|r| r.as_str().to_owned()),
+            ),
+        ] {
+            if !same(registered.clone(), sent.clone()) {
+                fail(
+                    ErrorCode::XDSMetadataUpdateError,
+                    "UpdateDocumentSet.version.sameDocument",
+                    format!(
+                        "{attribute} may not change in a metadata update: registered {}, sent {}",
+                        registered.unwrap_or_default(),
+                        sent.unwrap_or_default()
+                    ),
+                );
+            }
+        }
         if latest.object_type.as_deref() != Some(d.object_type.as_uuid()) {
             fail(
                 ErrorCode::XDSMetadataUpdateError,

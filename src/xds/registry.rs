@@ -470,6 +470,9 @@ pub struct LifecycleObject {
     pub version: Option<i32>,
     /// DocumentEntries.
     pub object_type: Option<String>,
+    /// DocumentEntries: SHA-1 (lower-case hex) and size.
+    pub hash: Option<String>,
+    pub size: Option<i64>,
 }
 
 impl LifecycleObject {
@@ -484,6 +487,8 @@ impl LifecycleObject {
             logical_id: None,
             version: None,
             object_type: None,
+            hash: None,
+            size: None,
         }
     }
 }
@@ -507,6 +512,8 @@ pub fn lifecycle_objects(
         String,
         i32,
         String,
+        Option<String>,
+        Option<i64>,
     );
     let docs: Vec<DocRow> = xds_document_entries::table
         .filter(xds_document_entries::entry_uuid.eq_any(uuids))
@@ -519,10 +526,12 @@ pub fn lifecycle_objects(
             xds_document_entries::logical_id,
             xds_document_entries::version,
             xds_document_entries::object_type,
+            xds_document_entries::hash,
+            xds_document_entries::size,
         ))
         .for_update()
         .load(conn)?;
-    for (id, status, patient, unique, repo, lid, version, object_type) in docs {
+    for (id, status, patient, unique, repo, lid, version, object_type, hash, size) in docs {
         let mut o = LifecycleObject::new(id.clone(), Registered::DocumentEntry, &status);
         o.patient_id = Some(patient);
         o.unique_id = Some(unique);
@@ -530,6 +539,8 @@ pub fn lifecycle_objects(
         o.logical_id = Some(lid);
         o.version = Some(version);
         o.object_type = Some(object_type);
+        o.hash = hash;
+        o.size = size;
         out.insert(id, o);
     }
     let folders: Vec<(String, String, String, String, String, i32)> = xds_folders::table

@@ -18,6 +18,10 @@
 //! (p50/p99/max, log buckets, ≤ 3 % error), the receiver's peak RSS (VmHWM) and CPU, the bench's
 //! own CPU and the whole machine's.
 //!
+//! Each sender's socket gets SO_SNDBUF 64 KiB (the kernel doubles it). Left to loopback
+//! autotuning (4 MiB each) 100 senders park some 400 MB in their send buffers within seconds:
+//! "sent" and the write waits then measure the kernel, and the run is mostly the drain.
+//!
 //! Run:
 //!   cargo bench --bench syslog_ingest -- --seconds 10 --senders 100
 //!   cargo bench --bench syslog_ingest -- --soak 30 --senders 20 --rate 1000  (tests/bench/soak.sh)
@@ -83,16 +87,20 @@ struct Options {
 impl Options {
     fn parse() -> Options {
         let args: Vec<String> = std::env::args().collect();
-        let value = |name: &str| {
+        let flag = |name: &str| args.iter().any(|a| a == name);
+        let text = |name: &str| {
             args.iter()
                 .position(|a| a == name)
                 .and_then(|i| args.get(i + 1))
-                .map(|v| {
-                    v.parse::<f64>()
-                        .unwrap_or_else(|_| panic!("{name} wants a number, got {v:?}"))
-                })
+                .cloned()
         };
-        let full = args.iter().any(|a| a == "--bench");
+        let value = |name: &str| {
+            text(name).map(|v| {
+                v.parse::<f64>()
+                    .unwrap_or_else(|_| panic!("{name} wants a number, got {v:?}"))
+            })
+        };
+        let full = flag("--bench");
         let soak_minutes = value("--soak").map(|m| m as u64);
         let (seconds, senders) = if full {
             (value("--seconds").unwrap_or(10.0), 100.0)
@@ -117,18 +125,10 @@ impl Options {
                 Some(k) if k <= 0.0 => None,
                 k => Some((k.unwrap_or(64.0) * 1024.0) as u32),
             },
-            hiehub: !args.iter().any(|a| a == "--no-hiehub"),
-            rsyslog: full && !args.iter().any(|a| a == "--no-rsyslog"),
-            rsyslog_conf: args
-                .iter()
-                .position(|a| a == "--rsyslog-conf")
-                .and_then(|i| args.get(i + 1))
-                .map(PathBuf::from),
-            rsyslog_queue: args
-                .iter()
-                .position(|a| a == "--rsyslog-queue")
-                .and_then(|i| args.get(i + 1))
-                .cloned(),
+            hiehub: !flag("--no-hiehub"),
+            rsyslog: full && !flag("--no-rsyslog"),
+            rsyslog_conf: text("--rsyslog-conf").map(PathBuf::from),
+            rsyslog_queue: text("--rsyslog-queue"),
         }
     }
 }

@@ -9,3 +9,5 @@ mod soap;
 mod store;
 mod syslog;
 mod xds;
+mod xds_query;
+mod xds_lifecycle;

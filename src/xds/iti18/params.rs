@@ -283,6 +283,16 @@ impl Params {
         self.multi_flat(name)
     }
 
+    /// A coded multi-valued parameter (`code^^^codingScheme`, ITI TF-2a §3.18.4.1.2.3.5), one
+    /// list per slot, normalised to the stored form ([`code_key`]).
+    pub fn codes(&self, name: &str) -> Result<Vec<Vec<String>>, Problem> {
+        Ok(self
+            .multi(name)?
+            .into_iter()
+            .map(|slot| slot.iter().map(|c| code_key(c)).collect())
+            .collect())
+    }
+
     /// A patient id parameter, as stored (`id^^^&OID&ISO`).
     pub fn patient(&self, name: &str) -> Result<String, Problem> {
         let v = self.required_single(name)?;
@@ -299,6 +309,20 @@ impl Params {
         DtmTime::parse(v.as_str())
             .map(|t| Some(t.start()))
             .map_err(|e| invalid(name, e.to_string()))
+    }
+}
+
+/// A code parameter value in the stored form `code^^^scheme`. Tolerated: `code^^scheme` (two
+/// carets, as some senders and the NIST toolkit's own sample write it) reads as `code^^^scheme`;
+/// anything else is compared as given.
+pub fn code_key(value: &str) -> String {
+    let v = value.trim();
+    let comps: Vec<&str> = v.split('^').collect();
+    match comps.as_slice() {
+        [code, "", scheme] if !code.is_empty() && !scheme.is_empty() => {
+            format!("{code}^^^{scheme}")
+        }
+        _ => v.to_owned(),
     }
 }
 
@@ -348,6 +372,13 @@ mod tests {
         ] {
             assert!(parse_value(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn code_keys() {
+        assert_eq!(code_key("a^^^1.2"), "a^^^1.2");
+        assert_eq!(code_key("value^^scheme"), "value^^^scheme");
+        assert_eq!(code_key("plain"), "plain");
     }
 
     #[test]
