@@ -519,6 +519,99 @@ pub const RULES: &[(&str, &str)] = &[
         "Folder.codeList.inAffinityDomain",
         "codeList codes are codes of the affinity domain",
     ),
+    // ITI-62 Delete Document Set (ITI TF-2b §3.62) and ITI-57 Update Document Set (§3.57)
+    (
+        "DeleteDocumentSet.request.objectRefList",
+        "ITI-62: the RemoveObjectsRequest names the objects to remove in an ObjectRefList",
+    ),
+    (
+        "DeleteDocumentSet.request.noAdhocQuery",
+        "ITI-62: objects are named by ObjectRef, not selected by an AdhocQuery",
+    ),
+    (
+        "DeleteDocumentSet.request.deletionScope",
+        "ITI-62: deletionScope is DeleteAll (the default)",
+    ),
+    (
+        "DeleteDocumentSet.objectRef.registered",
+        "ITI-62: every ObjectRef names a registered object (UnresolvedReferenceException)",
+    ),
+    (
+        "DeleteDocumentSet.references.removedToo",
+        "ITI-62: an object is removed only with the Associations that reference it (ReferencesExistException)",
+    ),
+    (
+        "DeleteDocumentSet.objects.stayReferenced",
+        "ITI-62: removing Associations leaves no object unreferenced (UnreferencedObjectException)",
+    ),
+    (
+        "UpdateDocumentSet.operation.supported",
+        "ITI-57: the update is one hiehub performs (new DocumentEntry version, availability status change)",
+    ),
+    (
+        "UpdateDocumentSet.operation.once",
+        "ITI-57: each object is changed at most once per request",
+    ),
+    (
+        "UpdateDocumentSet.ids.unused",
+        "ITI-57: the new version's entryUUID is not yet registered",
+    ),
+    (
+        "UpdateDocumentSet.uniqueId.unused",
+        "ITI-57: uniqueIds of new objects are not yet registered",
+    ),
+    (
+        "UpdateDocumentSet.patientId.unchanged",
+        "ITI-57: a new version keeps the patient id (XDSPatientIDReconciliationError)",
+    ),
+    (
+        "UpdateDocumentSet.version.hasMember",
+        "ITI-57: the new version is a member of the update's SubmissionSet",
+    ),
+    (
+        "UpdateDocumentSet.version.previousVersion",
+        "ITI-57: the HasMember carries PreviousVersion equal to the latest registered version (XDSMetadataVersionError)",
+    ),
+    (
+        "UpdateDocumentSet.version.previousRegistered",
+        "ITI-57: the logicalID names a registered DocumentEntry",
+    ),
+    (
+        "UpdateDocumentSet.version.previousApproved",
+        "ITI-57: the latest version is Approved",
+    ),
+    (
+        "UpdateDocumentSet.version.sameDocument",
+        "ITI-57: hash, size and repositoryUniqueId do not change (metadata-only update)",
+    ),
+    (
+        "UpdateDocumentSet.version.sameObjectType",
+        "ITI-57: the objectType (stable / on-demand) does not change",
+    ),
+    (
+        "UpdateDocumentSet.version.sameUniqueId",
+        "ITI-57: the uniqueId does not change",
+    ),
+    (
+        "UpdateDocumentSet.status.slots",
+        "ITI-57: an UpdateAvailabilityStatus association carries OriginalStatus and NewStatus",
+    ),
+    (
+        "UpdateDocumentSet.status.ends",
+        "ITI-57: an UpdateAvailabilityStatus association goes from the SubmissionSet to a DocumentEntry or Folder",
+    ),
+    (
+        "UpdateDocumentSet.status.targetRegistered",
+        "ITI-57: the status change targets a registered object",
+    ),
+    (
+        "UpdateDocumentSet.status.original",
+        "ITI-57: OriginalStatus equals the object's current status",
+    ),
+    (
+        "UpdateDocumentSet.status.latestVersion",
+        "ITI-57: only the latest version's status changes",
+    ),
 ];
 
 /// Whether `rule` is one of [`RULES`].
@@ -583,6 +676,8 @@ mod tests {
             "Folder.",
             "Code.",
             "Author.",
+            "DeleteDocumentSet.",
+            "UpdateDocumentSet.",
         ];
         let mut stack = vec![dir];
         while let Some(d) = stack.pop() {
