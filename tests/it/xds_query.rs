@@ -324,12 +324,14 @@ struct AuditEntry {
     event_types: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
     patient_ids: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    object_ids: Vec<String>,
 }
 
 fn iti18_audit(server: &Server) -> Vec<AuditEntry> {
     let mut conn = connect(server.db_url.as_deref().unwrap());
     diesel::sql_query(
-        "SELECT event_id, outcome, event_types, patient_ids FROM audit_events ORDER BY seq",
+        "SELECT event_id, outcome, event_types, patient_ids, object_ids FROM audit_events ORDER BY seq",
     )
     .load::<AuditEntry>(&mut conn)
     .unwrap()
@@ -404,6 +406,12 @@ fn nist_find_documents_after_matching_submission() {
         "{events:?}"
     );
     assert_eq!(events[1].outcome, Some(8));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.object_ids.iter().any(|o| o == FIND_DOCUMENTS)),
+        "the query is a participant object (its AdhocQueryRequest as ParticipantObjectQuery): {events:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
