@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""ITI-41 then ITI-43 against a live hiehub repository with zeep, built from the served WSDL.
+"""ITI-41, ITI-18 and ITI-43 against a live hiehub with zeep, built from the served WSDLs.
 
-Usage: zeep_xds.py WSDL_URL METADATA_XML DOCUMENT_ID DOCUMENT_TEXT REPOSITORY_UID DOCUMENT_UID
+Usage: zeep_xds.py WSDL_URL METADATA_XML DOCUMENT_ID DOCUMENT_TEXT REPOSITORY_UID DOCUMENT_UID [PATIENT_ID]
 
 zeep fetches WSDL_URL (e.g. http://127.0.0.1:8080/xds/repository?wsdl) and its schemas, builds
 the client, and:
@@ -12,11 +12,16 @@ the client, and:
    the call is made with an empty RegistryObjectList and an egress plugin puts the metadata of
    METADATA_XML (an lcm:SubmitObjectsRequest) in its place; the envelope, WS-Addressing headers,
    Document element and the parsing of the response are zeep's.
-2. ITI-43: calls DocumentRepository_RetrieveDocumentSet for (REPOSITORY_UID, DOCUMENT_UID). The
+2. ITI-18 (when PATIENT_ID is given): a second client from the registry's WSDL (WSDL_URL with
+   /xds/repository replaced by /xds/registry) calls DocumentRegistry_RegistryStoredQuery with
+   FindDocuments (ObjectRef) for PATIENT_ID; the answer's ObjectRef ids are read from the raw
+   response (zeep 4 does not map the rim:Identifiable substitution group to objects).
+3. ITI-43: calls DocumentRepository_RetrieveDocumentSet for (REPOSITORY_UID, DOCUMENT_UID). The
    answer is MTOM; zeep reads multipart/related responses and resolves xop:Include.
 
 Prints one JSON line:
-  {"provide_status": ..., "retrieve_status": ..., "document": <text>, "mime_type": ...}
+  {"provide_status": ..., "query_status": ..., "query_refs": [...], "retrieve_status": ...,
+   "document": <text>, "mime_type": ...}
 Exit 1 on any failure (with the reason), 3 if zeep is not installed.
 """
 
@@ -25,10 +30,11 @@ import sys
 
 
 def main(argv):
-    if len(argv) != 7:
+    if len(argv) not in (7, 8):
         print(__doc__, file=sys.stderr)
         return 2
-    url, metadata_path, doc_id, doc_text, repo_uid, doc_uid = argv[1:]
+    url, metadata_path, doc_id, doc_text, repo_uid, doc_uid = argv[1:7]
+    patient = argv[7] if len(argv) == 8 else None
     try:
         from lxml import etree
         from zeep import Client, Settings
@@ -59,6 +65,34 @@ def main(argv):
     )
     provide_status = response.status
 
+    query_status, query_refs = None, []
+    if patient is not None:
+        rim = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
+        registry = Client(
+            url.replace("/xds/repository", "/xds/registry"),
+            settings=Settings(strict=True),
+            plugins=[WsAddressingPlugin()],
+        )
+        slots = [
+            ("$XDSDocumentEntryPatientId", [f"'{patient}'"]),
+            ("$XDSDocumentEntryStatus", ["('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')"]),
+        ]
+        with registry.settings(raw_response=True):
+            raw = registry.service.DocumentRegistry_RegistryStoredQuery(
+                ResponseOption={"returnType": "ObjectRef", "returnComposedObjects": True},
+                AdhocQuery={
+                    "id": "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d",
+                    "Slot": [{"name": n, "ValueList": {"Value": v}} for n, v in slots],
+                },
+            )
+        if raw.status_code != 200:
+            raise RuntimeError(f"ITI-18 answered HTTP {raw.status_code}: {raw.text[:500]}")
+        root = etree.fromstring(raw.content)
+        query = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
+        answer = next(root.iter(f"{{{query}}}AdhocQueryResponse"))
+        query_status = answer.get("status")
+        query_refs = [e.get("id") for e in answer.iter(f"{{{rim}}}ObjectRef")]
+
     retrieve = client.service.DocumentRepository_RetrieveDocumentSet
     result = retrieve(
         DocumentRequest=[{"RepositoryUniqueId": repo_uid, "DocumentUniqueId": doc_uid}]
@@ -78,6 +112,8 @@ def main(argv):
         json.dumps(
             {
                 "provide_status": provide_status,
+                "query_status": query_status,
+                "query_refs": query_refs,
                 "retrieve_status": retrieve_status,
                 "document": text,
                 "mime_type": documents[0].mimeType,

@@ -766,7 +766,7 @@ fn responses_carry_no_internal_detail() {
 // ---------------------------------------------------------------------------------------------
 
 #[test]
-fn zeep_provides_and_retrieves_through_the_served_wsdl() {
+fn zeep_provides_finds_and_retrieves_through_the_served_wsdls() {
     let server = Server::start();
     add_patient(&server, PATIENT);
     let s = submission(&[("1.42.5.1", b"<ClinicalDocument>zeep</ClinicalDocument>")]);
@@ -787,6 +787,7 @@ fn zeep_provides_and_retrieves_through_the_served_wsdl() {
         .arg("<ClinicalDocument>zeep</ClinicalDocument>")
         .arg(REPO)
         .arg("1.42.5.1")
+        .arg(PATIENT)
         .output()
         .expect("python3 (Debian python3) must be installed");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -794,6 +795,10 @@ fn zeep_provides_and_retrieves_through_the_served_wsdl() {
     assert!(out.status.success(), "zeep failed: {stderr}\n{stdout}");
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(v["provide_status"], SUCCESS, "{stdout}");
+    assert_eq!(v["query_status"], SUCCESS, "{stdout}");
+    let refs = v["query_refs"].as_array().unwrap();
+    assert_eq!(refs.len(), 1, "FindDocuments finds the one document: {stdout}");
+    assert!(refs[0].as_str().unwrap().starts_with("urn:uuid:"), "{stdout}");
     assert_eq!(v["retrieve_status"], SUCCESS, "{stdout}");
     assert_eq!(
         v["document"], "<ClinicalDocument>zeep</ClinicalDocument>",
@@ -801,5 +806,6 @@ fn zeep_provides_and_retrieves_through_the_served_wsdl() {
     );
     assert_eq!(v["mime_type"], "text/plain", "{stdout}");
     assert_eq!(audit_of(&server, "ITI-41").len(), 1);
+    assert_eq!(audit_of(&server, "ITI-18").len(), 1);
     assert_eq!(audit_of(&server, "ITI-43").len(), 1);
 }
