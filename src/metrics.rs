@@ -23,3 +23,15 @@ pub fn handle() -> PrometheusHandle {
         })
         .clone()
 }
+
+/// Keeps the recorder's memory bounded: histogram samples are only drained when `/metrics` is
+/// rendered, so a server nobody scrapes would grow without this (found by the syslog soak test).
+pub fn spawn_upkeep(handle: PrometheusHandle, every: std::time::Duration) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            handle.run_upkeep();
+        }
+    });
+}

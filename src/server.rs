@@ -154,6 +154,7 @@ fn run(
             let acceptor = tls::acceptor(&cert, &key, &ca, hook)?;
             server = server.bind_openssl(addr, acceptor)?;
         }
+        crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let listeners = start_syslog(config, &sink, shutdown_rx).await?;
         let addrs = server.addrs_with_scheme();

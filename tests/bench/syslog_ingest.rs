@@ -29,7 +29,7 @@
 //! senders, 0 = unthrottled; default 0, soak 1000), `--sndbuf-kib K` (SO_SNDBUF of each sender,
 //! default 64; 0 = the kernel's autotuning), `--no-hiehub`, `--no-rsyslog`, `--rsyslog-conf FILE`
 //! (another template), `--rsyslog-queue queued|direct` (one variant only), `--rss-growth-mib M`
-//! (soak bound, default 64).
+//! (soak bound, default 16).
 //!
 //! Soak: one server for MINUTES at a steady rate; every 30 s a row with the ledger size, the
 //! server's RSS and the write-wait p99 of the last 30 s. Exits 1 on a stall (the ledger did not
@@ -120,7 +120,7 @@ impl Options {
             rate: value("--rate")
                 .map_or(if soak_minutes.is_some() { 1000 } else { 0 }, |r| r as u64),
             soak_minutes,
-            rss_growth_mib: value("--rss-growth-mib").map_or(64, |m| m as u64),
+            rss_growth_mib: value("--rss-growth-mib").map_or(16, |m| m as u64),
             sndbuf: match value("--sndbuf-kib") {
                 Some(k) if k <= 0.0 => None,
                 k => Some((k.unwrap_or(64.0) * 1024.0) as u32),
@@ -223,8 +223,11 @@ fn waits(now: &[u64], before: Option<&[u64]>) -> Waits {
     }
 }
 
+/// A wait for the tables; "–" for none (no write completed in the window).
 fn ms(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
+    if d.is_zero() {
+        "–".into()
+    } else if d < Duration::from_millis(1) {
         format!("{} µs", d.as_micros())
     } else {
         format!("{:.2} ms", d.as_secs_f64() * 1e3)
@@ -1011,6 +1014,7 @@ fn measure(
     let pid = receiver_pid.to_string();
     let load = start_load(rt, target, corpus, opts.senders, opts.rate);
     // CPU is read over the sending period (start to stop), not the drain
+    let cpu_started = Instant::now();
     let cpu0 = (
         cpu_seconds(&pid),
         cpu_seconds("self"),
@@ -1024,7 +1028,7 @@ fn measure(
         machine_busy_seconds(),
         tree_cpu_seconds(postmaster),
     );
-    let busy = load.started.elapsed().as_secs_f64();
+    let busy = cpu_started.elapsed().as_secs_f64();
     let s = stop_load(rt, load, Duration::from_secs(300));
     let durable_at = poller
         .settle(Duration::from_secs(3), Duration::from_secs(300))
@@ -1115,8 +1119,9 @@ fn bench(opts: &Options) {
     let rt = runtime(opts.client_threads);
 
     println!(
-        "ATNA syslog ingest: {} mutual-TLS senders × {} s{}, one frame per write, frames {min}–{max} B (mean {mean}); \
-         receiver, PostgreSQL (fsync on) and senders ({} thread{}) on the same {} cores; load average at start {}",
+        "ATNA syslog ingest: {} mutual-TLS senders × {} s{}, one frame per write, SO_SNDBUF {}, \
+         frames {min}–{max} B (mean {mean}); receiver, PostgreSQL (fsync on) and senders ({} \
+         thread{}) on the same {} cores; load average at start {}",
         opts.senders,
         opts.seconds,
         if opts.rate > 0 {
@@ -1124,6 +1129,8 @@ fn bench(opts: &Options) {
         } else {
             String::new()
         },
+        opts.sndbuf
+            .map_or("autotuned".into(), |b| format!("{} KiB", b / 1024)),
         opts.client_threads,
         if opts.client_threads == 1 { "" } else { "s" },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -1233,6 +1240,23 @@ fn bench(opts: &Options) {
     }
 }
 
+/// Least-squares slope of (t, KiB) samples, in KiB/s.
+fn slope_kib_per_s(samples: &[(Duration, u64)]) -> f64 {
+    let n = samples.len() as f64;
+    if n < 2.0 {
+        return 0.0;
+    }
+    let mean_t = samples.iter().map(|(t, _)| t.as_secs_f64()).sum::<f64>() / n;
+    let mean_v = samples.iter().map(|&(_, v)| v as f64).sum::<f64>() / n;
+    let (mut num, mut den) = (0.0, 0.0);
+    for &(t, v) in samples {
+        let dt = t.as_secs_f64() - mean_t;
+        num += dt * (v as f64 - mean_v);
+        den += dt * dt;
+    }
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
 fn soak(opts: &Options, minutes: u64) -> i32 {
     let corpus = Arc::new(Corpus::load());
     let dir = tempfile::Builder::new()
@@ -1283,7 +1307,7 @@ fn soak(opts: &Options, minutes: u64) -> i32 {
         std::thread::sleep(Duration::from_secs(1));
         let t = load.started.elapsed();
         let (changed, size) = poller.last().unwrap_or((load.started, 0));
-        if changed.elapsed() > stall && size > 0 {
+        if changed.elapsed() > stall {
             failure = Some(format!(
                 "stall: the ledger stayed at {size} entries for {} s",
                 changed.elapsed().as_secs()
@@ -1335,17 +1359,20 @@ fn soak(opts: &Options, minutes: u64) -> i32 {
             s.sent - rows
         ));
     }
-    let base = samples.iter().find(|(t, _)| *t >= baseline_at);
-    if let (Some(&(t0, rss0)), Some(&(t1, rss1))) = (base, samples.last()) {
+    let base = samples.iter().position(|(t, _)| *t >= baseline_at);
+    if let (Some(b), Some(&(t1, rss1))) = (base, samples.last()) {
+        let (t0, rss0) = samples[b];
         let growth = rss1 as i64 - rss0 as i64;
         println!(
-            "VmRSS {:.1} MiB at {} s → {:.1} MiB at {} s: {:+.1} MiB (bound {} MiB)",
+            "VmRSS {:.1} MiB at {} s → {:.1} MiB at {} s: {:+.1} MiB (bound {} MiB); trend over \
+             that span {:+.2} MiB/min",
             rss0 as f64 / 1024.0,
             t0.as_secs(),
             rss1 as f64 / 1024.0,
             t1.as_secs(),
             growth as f64 / 1024.0,
-            opts.rss_growth_mib
+            opts.rss_growth_mib,
+            slope_kib_per_s(&samples[b..]) * 60.0 / 1024.0
         );
         if failure.is_none() && growth > bound_kib as i64 {
             failure = Some(format!(
