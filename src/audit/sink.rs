@@ -214,6 +214,9 @@ impl AuditSink {
     }
 }
 
+/// How long the writer waits for more batches when many callers are active (see `run`).
+const LINGER: Duration = Duration::from_micros(500);
+
 struct Writer<'s> {
     url: String,
     config: SinkConfig,
@@ -286,6 +289,24 @@ impl<'s> Writer<'s> {
                         batch.push(p);
                     }
                     Err(_) => break,
+                }
+            }
+            // Many callers at once (several batches already waiting) but a small batch: the
+            // callers just released by the last commit are about to submit again. Waiting a
+            // moment for them makes one commit (one WAL flush) carry them all. A lone caller
+            // never waits.
+            if batch.len() >= 2 && items < self.config.batch_max / 4 {
+                let until = tokio::time::Instant::now() + LINGER;
+                while items < self.config.batch_max {
+                    let next =
+                        rt.block_on(async { tokio::time::timeout_at(until, rx.recv()).await });
+                    match next {
+                        Ok(Some(p)) => {
+                            items += p.items.len();
+                            batch.push(p);
+                        }
+                        _ => break,
+                    }
                 }
             }
             if self.conn.is_none() {
