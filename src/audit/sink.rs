@@ -224,6 +224,8 @@ struct Writer<'s> {
     conn: Option<PgConnection>,
     tail: Tail,
     last_checkpoint: (u64, Instant),
+    /// Callers (pending batches) in the last commit, for the linger heuristic in `run`.
+    last_callers: usize,
     state: &'s SinkState,
 }
 
@@ -248,6 +250,7 @@ impl<'s> Writer<'s> {
             conn: Some(conn),
             tail,
             last_checkpoint: (last_cp, Instant::now()),
+            last_callers: 0,
             state,
         })
     }
@@ -291,24 +294,27 @@ impl<'s> Writer<'s> {
                     Err(_) => break,
                 }
             }
-            // Many callers at once (several batches already waiting) but a small batch: the
-            // callers just released by the last commit are about to submit again. Waiting a
-            // moment for them makes one commit (one WAL flush) carry them all. A lone caller
-            // never waits.
-            if batch.len() >= 2 && items < self.config.batch_max / 4 {
-                let until = tokio::time::Instant::now() + LINGER;
-                while items < self.config.batch_max {
-                    let next =
-                        rt.block_on(async { tokio::time::timeout_at(until, rx.recv()).await });
-                    match next {
-                        Ok(Some(p)) => {
+            // Many callers at once: the callers the last commit released are about to submit
+            // again. Waiting a moment for most of them makes one commit (one WAL flush) carry
+            // them all instead of several small ones. A lone caller, or a batch that already
+            // holds as many callers as the last one, never waits.
+            let target = (self.last_callers * 3 / 4).max(2);
+            if batch.len() >= 2 && batch.len() < target && items < self.config.batch_max {
+                let until = Instant::now() + LINGER;
+                while batch.len() < target
+                    && items < self.config.batch_max
+                    && Instant::now() < until
+                {
+                    match rx.try_recv() {
+                        Ok(p) => {
                             items += p.items.len();
                             batch.push(p);
                         }
-                        _ => break,
+                        Err(_) => std::thread::sleep(Duration::from_micros(50)),
                     }
                 }
             }
+            self.last_callers = batch.len();
             if self.conn.is_none() {
                 match PgConnection::establish(&self.url) {
                     Ok(c) => {
