@@ -323,11 +323,7 @@ impl Config {
         if !self.ledger_origin.is_empty() {
             return self.ledger_origin.clone();
         }
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".into());
+        let host = hostname().unwrap_or_else(|| "localhost".into());
         format!("{host}/atna-ledger/sha3-256/v1")
     }
 
@@ -375,6 +371,14 @@ impl Config {
         }
         out
     }
+}
+
+/// This machine's host name, if the kernel tells it.
+pub fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
 }
 
 /// Parses an environment string into the type of the key's default value.

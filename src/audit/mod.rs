@@ -174,10 +174,7 @@ impl AuditEvent {
 pub fn source_id() -> String {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|s| s.trim().to_owned())
-            .ok()
-            .filter(|s| !s.is_empty())
+        crate::config::hostname()
             .map(|h| format!("hiehub@{h}"))
             .unwrap_or_else(|| "hiehub".into())
     })

@@ -6,8 +6,6 @@ pub mod inspector;
 pub mod ledger_api;
 pub mod soap_endpoint;
 
-use std::sync::Arc;
-
 use actix_web::dev::Extensions;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -186,9 +184,6 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())
 }
-
-/// Shared handle used by the TLS reject hook to audit handshake failures.
-pub type SharedSink = Arc<AuditSink>;
 
 /// Middleware: a request id (the client's `X-Request-Id`, or a new UUID) on a tracing span around
 /// the request and echoed in the response.
