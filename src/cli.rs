@@ -1,6 +1,6 @@
 //! The `hiehub` command line. Spellings here are a contract with outside harnesses (issue #2):
 //! `serve --dev --data-dir DIR --http ADDR`, `--https`, `--affinity-domain`, `--syslog-tls`,
-//! `--syslog-udp`, `db start|stop|status|psql`, `certs dev`, `migrate`.
+//! `--syslog-udp`, `db start|stop|status|psql`, `certs dev`, `migrate`, `bench seed`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +43,29 @@ pub enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// Benchmark helpers.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Fill the registry with synthetic DocumentEntries (bulk COPY), for ITI-18 benchmarks.
+    Seed {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// How many DocumentEntries to register.
+        #[arg(long)]
+        documents: u64,
+        /// DocumentEntries per patient.
+        #[arg(long, default_value_t = 10)]
+        per_patient: u64,
+        /// Seed even when the registry already holds DocumentEntries.
+        #[arg(long)]
+        append: bool,
     },
 }
 
@@ -270,6 +293,7 @@ fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Db { command } => db(command),
         Command::Ledger { command } => ledger(command),
+        Command::Bench { command } => bench(command),
         Command::Certs {
             command:
                 CertsCommand::Dev {
@@ -363,6 +387,46 @@ fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
             ))
         }
     }
+}
+
+fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    let BenchCommand::Seed {
+        common,
+        documents,
+        per_patient,
+        append,
+    } = command;
+    let config = load(&common, None)?;
+    init_logging(&config);
+    let db = server::open_database(&config)?;
+    let result = (|| -> anyhow::Result<crate::xds::seed::SeedReport> {
+        let mut conn = store::connect(&db.url)?;
+        store::migrate(&mut conn)?;
+        let opts = crate::xds::seed::SeedOptions {
+            documents,
+            per_patient,
+            append,
+        };
+        crate::xds::seed::seed(&mut conn, &opts, |r| {
+            eprintln!(
+                "seeded {} DocumentEntries ({:.0}/s)",
+                r.documents,
+                r.documents as f64 / r.seconds.max(1e-9)
+            );
+        })
+    })();
+    db.close();
+    let r = result?;
+    println!(
+        "seeded {} DocumentEntries, {} SubmissionSets, {} associations, {} patients in {:.1} s ({:.0} entries/s)",
+        r.documents,
+        r.submission_sets,
+        r.associations,
+        r.patients,
+        r.seconds,
+        r.documents as f64 / r.seconds.max(1e-9)
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// This hub's verifier key, from the log key in the data directory.

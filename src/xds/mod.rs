@@ -42,6 +42,7 @@ pub mod patient_id;
 pub mod problem;
 pub mod registry;
 pub mod repository;
+pub mod seed;
 pub mod service;
 pub mod sha1_hex;
 pub mod slot;

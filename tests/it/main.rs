@@ -10,4 +10,5 @@ mod store;
 mod syslog;
 mod xds;
 mod xds_query;
+mod xds_seed;
 mod xds_lifecycle;
