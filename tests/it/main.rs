@@ -9,6 +9,6 @@ mod soap;
 mod store;
 mod syslog;
 mod xds;
+mod xds_lifecycle;
 mod xds_query;
 mod xds_seed;
-mod xds_lifecycle;

@@ -797,8 +797,15 @@ fn zeep_provides_finds_and_retrieves_through_the_served_wsdls() {
     assert_eq!(v["provide_status"], SUCCESS, "{stdout}");
     assert_eq!(v["query_status"], SUCCESS, "{stdout}");
     let refs = v["query_refs"].as_array().unwrap();
-    assert_eq!(refs.len(), 1, "FindDocuments finds the one document: {stdout}");
-    assert!(refs[0].as_str().unwrap().starts_with("urn:uuid:"), "{stdout}");
+    assert_eq!(
+        refs.len(),
+        1,
+        "FindDocuments finds the one document: {stdout}"
+    );
+    assert!(
+        refs[0].as_str().unwrap().starts_with("urn:uuid:"),
+        "{stdout}"
+    );
     assert_eq!(v["retrieve_status"], SUCCESS, "{stdout}");
     assert_eq!(
         v["document"], "<ClinicalDocument>zeep</ClinicalDocument>",
