@@ -111,7 +111,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "affinity_domain",
-        "Affinity domain: a folder under profiles/ (code sets, assigning authorities, consent policies, rule severities).",
+        "Affinity domain: the name of one built into the binary from profiles/ (connectathon, kr-hie), or the path (anything with a /) of an operator's own folder in the same format (profiles/README.md): code sets, assigning authorities, consent policies, rule severities.",
     ),
     (
         "syslog_tls_addr",

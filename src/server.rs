@@ -79,8 +79,15 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    let domain = crate::profiles::AffinityDomain::load(&config.affinity_domain)
-        .map_err(|e| anyhow::anyhow!("affinity domain '{}': {e}", config.affinity_domain))?;
+    // A name is one of the domains built into the binary (profiles/<name>); a path (anything
+    // with a slash) is an operator's own domain folder in the same format.
+    let domain = if config.affinity_domain.contains('/') {
+        crate::profiles::AffinityDomain::load_dir(std::path::Path::new(&config.affinity_domain))
+    } else {
+        crate::profiles::AffinityDomain::load(&config.affinity_domain)
+    };
+    let domain =
+        domain.map_err(|e| anyhow::anyhow!("affinity domain '{}': {e}", config.affinity_domain))?;
     for p in domain.placeholders() {
         tracing::warn!(placeholder = ?p, "the affinity domain has a placeholder the operator must fill in");
     }

@@ -454,11 +454,13 @@ fn reply_response(reply: Reply, _receipt: Receipt, relates_to: Option<&str>) -> 
             Some(reply.response_action),
             &reply.attachments,
         );
+        // Sized, so the body goes out with Content-Length rather than chunked framing.
+        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
         let body =
             futures_util::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
         HttpResponse::Ok()
             .content_type(content_type)
-            .streaming(body)
+            .body(actix_web::body::SizedStream::new(len, body))
     } else {
         HttpResponse::Ok()
             .content_type(format!(

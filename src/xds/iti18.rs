@@ -25,6 +25,7 @@
 //! - Answers never carry `XDSRegistryMetadataError`: a parameter problem is one of the stored
 //!   query codes above or `XDSRegistryError`.
 
+mod leaf;
 pub mod params;
 pub mod store;
 
@@ -683,20 +684,47 @@ fn dtm_seconds(t: &chrono::NaiveDateTime) -> String {
     t.format("%Y%m%d%H%M%S").to_string()
 }
 
-fn leaf_objects(found: &Found, home: Option<&str>) -> Result<Vec<ebxml::Identifiable>, String> {
+/// The LeafClass objects of `found` as XML fragments, in answer order. Stored objects are cut
+/// out and patched ([`leaf::fragment`]); folders (whose lastUpdateTime slot is the registry's)
+/// and any row not in our writer's shape go through parse → patch → encode.
+fn leaf_objects(found: &Found, home: Option<&str>) -> Result<Vec<String>, String> {
+    fn fast_or_slow(
+        xml: &str,
+        status: &str,
+        last_update: Option<&str>,
+        home: Option<&str>,
+    ) -> Result<String, String> {
+        if last_update.is_none()
+            && let Ok(f) = leaf::fragment(xml, status, home)
+        {
+            return Ok(f);
+        }
+        let object = leaf(xml, status, last_update, home)?;
+        let encoded = ebxml::SubmitObjectsRequest {
+            request: ebxml::RegistryRequest::default(),
+            objects: ebxml::RegistryObjectList {
+                objects: vec![object],
+            },
+        }
+        .to_xml(ebxml::EncodeOptions::INLINE)
+        .xml;
+        let status = status.to_owned();
+        leaf::fragment(&encoded, &status, home)
+            .map_err(|_| "re-encoded object not in the writer's shape".to_owned())
+    }
     let mut out = Vec::with_capacity(found.len());
     for r in &found.submission_sets {
-        out.push(leaf(&r.metadata_xml, &r.status, None, home)?);
+        out.push(fast_or_slow(&r.metadata_xml, &r.status, None, home)?);
     }
     for f in &found.folders {
         let t = dtm_seconds(&f.last_update_time);
-        out.push(leaf(&f.metadata_xml, &f.status, Some(&t), home)?);
+        out.push(fast_or_slow(&f.metadata_xml, &f.status, Some(&t), home)?);
     }
     for r in &found.documents {
-        out.push(leaf(&r.metadata_xml, &r.status, None, home)?);
+        out.push(fast_or_slow(&r.metadata_xml, &r.status, None, home)?);
     }
     for a in &found.associations {
-        out.push(leaf(&a.metadata_xml, &a.status, None, home)?);
+        out.push(fast_or_slow(&a.metadata_xml, &a.status, None, home)?);
     }
     Ok(out)
 }
@@ -885,13 +913,32 @@ pub async fn handle(ctx: &Context, body: &Element, max: usize) -> Answer {
                     participants(&request, &params, None),
                 );
             }
-            match leaf_objects(&found, home.as_deref()) {
-                Ok(o) => o,
+            let spliced = leaf_objects(&found, home.as_deref()).and_then(|fragments| {
+                leaf::splice(&response_xml(&[], Vec::new()), &fragments)
+                    .map_err(|_| "empty response not in the writer's shape".to_owned())
+            });
+            return match spliced {
+                Ok(body_xml) => {
+                    let (outcome, description) = audit_outcome(&[]);
+                    Answer {
+                        body_xml,
+                        attachments: Vec::new(),
+                        audit: AuditDetails {
+                            outcome,
+                            description,
+                            participant_objects: participants(
+                                &request,
+                                &params,
+                                patient.as_deref(),
+                            ),
+                        },
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, query = query.name(), "stored metadata unreadable");
-                    return fail(internal_error(ErrorCode::XDSRegistryError, query.name()));
+                    fail(internal_error(ErrorCode::XDSRegistryError, query.name()))
                 }
-            }
+            };
         }
     };
     answer(

@@ -1150,3 +1150,97 @@ fn error_codes_and_the_result_limit() {
     assert!(events.iter().any(|e| e.outcome == Some(8)));
     assert!(events.iter().any(|e| e.outcome == Some(0)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// homeCommunityId on results
+// ---------------------------------------------------------------------------------------------
+
+/// Copies the shipped `connectathon` domain into `dir` with a home community id set.
+fn domain_with_home(dir: &std::path::Path, home: &str) -> std::path::PathBuf {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/connectathon");
+    let dst = dir.join("connectathon");
+    std::fs::create_dir_all(dst.join("codes")).unwrap();
+    for entry in std::fs::read_dir(src.join("codes")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dst.join("codes").join(entry.file_name())).unwrap();
+    }
+    let toml = std::fs::read_to_string(src.join("domain.toml")).unwrap();
+    let commented = "# home_community_id = \"urn:oid:...\"";
+    assert!(toml.contains(commented), "the shipped domain.toml changed");
+    let toml = toml.replace(commented, &format!("home_community_id = \"{home}\""));
+    std::fs::write(dst.join("domain.toml"), toml).unwrap();
+    dst
+}
+
+#[test]
+fn home_community_id_on_every_result() {
+    const HOME: &str = "urn:oid:1.3.6.1.4.1.21367.13.70.200";
+    let dir = tempfile::tempdir().unwrap();
+    let domain = domain_with_home(dir.path(), HOME);
+    let server = Server::start_with(ServerOptions {
+        extra_args: vec!["--affinity-domain".into(), domain.display().to_string()],
+        ..ServerOptions::default()
+    });
+    add_patient(&server, PATIENT);
+    let s = submission(PATIENT, &["1.42.18.9.1", "1.42.18.9.2"]);
+    provide(&server, &s);
+    let patient = quoted(PATIENT);
+    let home_of = |o: &ebxml::Identifiable| -> Option<String> {
+        match o {
+            ebxml::Identifiable::ObjectRef(r) => r.home.clone(),
+            ebxml::Identifiable::ExtrinsicObject(e) => e.object.home.clone(),
+            ebxml::Identifiable::RegistryPackage(p) => p.object.home.clone(),
+            ebxml::Identifiable::Association(a) => a.object.home.clone(),
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    for rt in ["LeafClass", "ObjectRef"] {
+        let a = query(
+            &server,
+            FIND_DOCUMENTS,
+            rt,
+            &[
+                ("$XDSDocumentEntryPatientId", &[&patient]),
+                ("$XDSDocumentEntryStatus", &[APPROVED]),
+            ],
+        )
+        .ok();
+        assert_eq!(a.objects.len(), 2, "{}", a.text);
+        for o in &a.objects {
+            assert_eq!(home_of(o).as_deref(), Some(HOME), "{rt}: {}", a.text);
+        }
+    }
+    // A submission set with its documents and associations, LeafClass.
+    let a = query(
+        &server,
+        GET_SUBMISSION_SET_AND_CONTENTS,
+        "LeafClass",
+        &[(
+            "$XDSSubmissionSetUniqueId",
+            &[&quoted(s.submission_set.unique_id.as_str())],
+        )],
+    )
+    .ok();
+    assert_eq!(a.shape(), (2, 1, 2, 0), "{}", a.text);
+    for o in &a.objects {
+        assert_eq!(home_of(o).as_deref(), Some(HOME), "{}", a.text);
+    }
+
+    // Without a home community in the domain, no `home` attribute at all.
+    let plain = Server::start();
+    add_patient(&plain, PATIENT);
+    provide(&plain, &submission(PATIENT, &["1.42.18.9.3"]));
+    let a = query(
+        &plain,
+        FIND_DOCUMENTS,
+        "LeafClass",
+        &[
+            ("$XDSDocumentEntryPatientId", &[&patient]),
+            ("$XDSDocumentEntryStatus", &[APPROVED]),
+        ],
+    )
+    .ok();
+    assert_eq!(a.objects.len(), 1);
+    assert!(home_of(&a.objects[0]).is_none(), "{}", a.text);
+    assert!(!a.text.contains(" home="), "{}", a.text);
+}
