@@ -1074,10 +1074,14 @@ pub struct OutgoingPart {
     pub body: Bytes,
 }
 
+/// The largest body chunk [`encode`] hands out.
+pub const OUTGOING_CHUNK: usize = 256 * 1024;
+
 /// Builds a SOAP 1.2 MTOM message (MTOM §4.3, XOP §5).
 ///
 /// Returns the HTTP Content-Type header value and the body as a list of chunks. The root and
-/// the attachment bodies are not copied: the chunks hold clones of the given [`Bytes`].
+/// the attachment bodies are not copied: the chunks are slices (at most [`OUTGOING_CHUNK`]
+/// bytes) of the given [`Bytes`].
 /// Line ends are CRLF. The boundary is `MIMEBoundary_` and a random UUID, checked not to occur
 /// in the root (attachments are not scanned: see the comment in the body).
 pub fn encode(
@@ -1129,7 +1133,14 @@ pub fn encode(
              Content-ID: <{}>\r\n\r\n",
             header_safe(&normalize_cid(&attachment.content_id))
         )));
-        chunks.push(attachment.body.clone());
+        // Zero-copy slices: the HTTP layer copies each chunk into its write buffer and stops
+        // pulling while that buffer is full, so a large document passes through in slices of
+        // this size instead of being copied whole.
+        let mut rest = attachment.body.clone();
+        while rest.len() > OUTGOING_CHUNK {
+            chunks.push(rest.split_to(OUTGOING_CHUNK));
+        }
+        chunks.push(rest);
     }
     chunks.push(Bytes::from(format!("\r\n--{boundary}--\r\n")));
     (content_type, chunks)
@@ -1771,11 +1782,14 @@ mod tests {
         let action = "urn:ihe:iti:2007:RetrieveDocumentSetResponse";
         let (content_type, chunks) = encode(root.clone(), Some(action), &attachments);
 
-        // Nothing was copied.
-        assert_eq!(chunks.len(), 7);
+        // Nothing was copied: the 1 MiB body goes out as four zero-copy slices.
+        assert_eq!(chunks.len(), 10);
         assert_eq!(chunks[1].as_ptr(), root.as_ptr());
-        assert_eq!(chunks[3].as_ptr(), big.as_ptr());
-        assert_eq!(chunks[5].as_ptr(), small.as_ptr());
+        for (k, chunk) in chunks[3..7].iter().enumerate() {
+            assert_eq!(chunk.len(), OUTGOING_CHUNK);
+            assert_eq!(chunk.as_ptr(), big[k * OUTGOING_CHUNK..].as_ptr());
+        }
+        assert_eq!(chunks[8].as_ptr(), small.as_ptr());
 
         let ct = parse_content_type(&content_type).unwrap();
         assert!(content_type.starts_with(

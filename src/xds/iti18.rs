@@ -403,6 +403,24 @@ fn plan(q: StoredQuery, p: &Params) -> Result<Plan, Problem> {
     })
 }
 
+/// `$XDSAssociationStatus` (XDS Metadata Update, ITI TF-2a §3.18.4.1.2.3.5): the statuses of the
+/// associations a query follows and returns; Approved when absent. `$MetadataLevel` (1 or 2) is
+/// checked here too, but both levels get the same answer (a known gap, see ARCHITECTURE.md).
+fn association_statuses(p: &Params) -> Result<Vec<String>, Problem> {
+    if let Some(level) = p.single("$MetadataLevel")?
+        && !matches!(level.as_str(), "1" | "2")
+    {
+        return Err(error(
+            ErrorCode::XDSRegistryError,
+            "StoredQuery.metadataLevel.value",
+            "$MetadataLevel",
+            format!("$MetadataLevel is {}; it must be 1 or 2", level.as_str()),
+        ));
+    }
+    Ok(opt_multi(p, "$XDSAssociationStatus")?
+        .unwrap_or_else(|| vec![v::STATUS_APPROVED.to_owned()]))
+}
+
 fn opt_multi(p: &Params, name: &str) -> Result<Option<Vec<String>>, Problem> {
     if p.has(name) {
         Ok(Some(p.multi_flat(name)?))
@@ -423,9 +441,14 @@ fn uuids<'a>(ids: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     ids.into_iter().cloned().collect()
 }
 
-/// Runs the plan; reads at most `limit` rows per table query (the caller passes its result
-/// limit + 1).
-fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResult<Found> {
+/// Runs the plan; follows and returns only associations whose status is one of `statuses`;
+/// reads at most `limit` rows per table query (the caller passes its result limit + 1).
+fn execute(
+    conn: &mut PgConnection,
+    plan: Plan,
+    statuses: &[String],
+    limit: i64,
+) -> diesel::QueryResult<Found> {
     let mut found = Found::default();
     match plan {
         Plan::FindDocuments(f) | Plan::GetDocuments(f) => {
@@ -453,26 +476,41 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
                     .map(|r| &r.entry_uuid),
             );
             ids.extend(found.folders.iter().map(|f| f.entry_uuid.clone()));
-            let mut assocs = store::associations(conn, &ids, Ends::Both, None, limit)?;
+            let mut assocs = store::associations(conn, &ids, Ends::Both, None, statuses, limit)?;
             // SubmissionSet HasMember Association (a document filed into an existing Folder).
             let assoc_ids = uuids(assocs.iter().map(|a| &a.entry_uuid));
             let set_ids = uuids(found.submission_sets.iter().map(|r| &r.entry_uuid));
-            let mut to_assocs =
-                store::associations(conn, &assoc_ids, Ends::Target, Some(&has_member()), limit)?;
+            let mut to_assocs = store::associations(
+                conn,
+                &assoc_ids,
+                Ends::Target,
+                Some(&has_member()),
+                statuses,
+                limit,
+            )?;
             to_assocs.retain(|a| set_ids.contains(&a.source_uuid));
             assocs.extend(to_assocs);
             found.associations = assocs;
         }
         Plan::GetAssociations(ids) => {
-            found.associations = store::associations(conn, &ids, Ends::Either, None, limit)?;
+            found.associations =
+                store::associations(conn, &ids, Ends::Either, None, statuses, limit)?;
         }
         Plan::GetDocumentsAndAssociations(f) => {
             found.documents = store::documents(conn, &f, limit)?;
             let ids = uuids(found.documents.iter().map(|r| &r.entry_uuid));
-            found.associations = store::associations(conn, &ids, Ends::Either, None, limit)?;
+            found.associations =
+                store::associations(conn, &ids, Ends::Either, None, statuses, limit)?;
         }
         Plan::GetSubmissionSets(ids) => {
-            let assocs = store::associations(conn, &ids, Ends::Target, Some(&has_member()), limit)?;
+            let assocs = store::associations(
+                conn,
+                &ids,
+                Ends::Target,
+                Some(&has_member()),
+                statuses,
+                limit,
+            )?;
             let sources: Vec<String> = uuids(assocs.iter().map(|a| &a.source_uuid));
             found.submission_sets = store::submission_sets(
                 conn,
@@ -495,8 +533,14 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
         Plan::GetSubmissionSetAndContents { set, documents } => {
             found.submission_sets = store::submission_sets(conn, &set, limit)?;
             let set_ids = uuids(found.submission_sets.iter().map(|r| &r.entry_uuid));
-            let members =
-                store::associations(conn, &set_ids, Ends::Source, Some(&has_member()), limit)?;
+            let members = store::associations(
+                conn,
+                &set_ids,
+                Ends::Source,
+                Some(&has_member()),
+                statuses,
+                limit,
+            )?;
             let targets = uuids(members.iter().map(|a| &a.target_uuid));
             found.documents = store::documents(
                 conn,
@@ -515,7 +559,7 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
                 limit,
             )?;
             // Folder HasMember DocumentEntry associations submitted in this SubmissionSet.
-            let inner = store::associations_by_id(conn, &targets)?;
+            let inner = store::associations_by_id(conn, &targets, statuses)?;
             let docs: HashSet<&str> = found
                 .documents
                 .iter()
@@ -544,8 +588,14 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
         Plan::GetFolderAndContents { folder, documents } => {
             found.folders = store::folders(conn, &folder, limit)?;
             let folder_ids = uuids(found.folders.iter().map(|r| &r.entry_uuid));
-            let members =
-                store::associations(conn, &folder_ids, Ends::Source, Some(&has_member()), limit)?;
+            let members = store::associations(
+                conn,
+                &folder_ids,
+                Ends::Source,
+                Some(&has_member()),
+                statuses,
+                limit,
+            )?;
             let targets = uuids(members.iter().map(|a| &a.target_uuid));
             found.documents = if targets.is_empty() {
                 Vec::new()
@@ -572,7 +622,14 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
         Plan::GetFoldersForDocument(f) => {
             let docs = store::documents(conn, &f, limit)?;
             let ids = uuids(docs.iter().map(|r| &r.entry_uuid));
-            let assocs = store::associations(conn, &ids, Ends::Target, Some(&has_member()), limit)?;
+            let assocs = store::associations(
+                conn,
+                &ids,
+                Ends::Target,
+                Some(&has_member()),
+                statuses,
+                limit,
+            )?;
             let sources = uuids(assocs.iter().map(|a| &a.source_uuid));
             if !sources.is_empty() {
                 found.folders = store::folders(
@@ -592,7 +649,8 @@ fn execute(conn: &mut PgConnection, plan: Plan, limit: i64) -> diesel::QueryResu
         } => {
             let docs = store::documents(conn, &document, limit)?;
             let ids = uuids(docs.iter().map(|r| &r.entry_uuid));
-            let assocs = store::associations(conn, &ids, Ends::Either, Some(&types), limit)?;
+            let assocs =
+                store::associations(conn, &ids, Ends::Either, Some(&types), statuses, limit)?;
             if assocs.is_empty() {
                 return Ok(found);
             }
@@ -863,10 +921,14 @@ pub async fn handle(ctx: &Context, body: &Element, max: usize) -> Answer {
         Ok(p) => p,
         Err(p) => return fail(p),
     };
+    let statuses = match association_statuses(&params) {
+        Ok(s) => s,
+        Err(p) => return fail(p),
+    };
     let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
     let found = ctx
         .db
-        .run(move |conn| Ok(execute(conn, plan, limit)?))
+        .run(move |conn| Ok(execute(conn, plan, &statuses, limit)?))
         .await;
     let found = match found {
         Ok(f) => f,

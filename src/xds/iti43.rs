@@ -8,10 +8,11 @@
 //! A foreign repositoryUniqueId gets `XDSUnknownRepositoryId`, an unknown document
 //! `XDSDocumentUniqueIdError`.
 //!
-//! Memory: each document is read whole from the blob store into one `Bytes` and handed to the
-//! MTOM encoder without a copy, so a 100 MB document costs 100 MB of RAM for the duration of the
-//! response (plus the kernel page cache); it is not held twice. Streaming straight from the file
-//! into the response body is left for later (the MTOM encoder takes `Bytes` parts today).
+//! Memory: a document of 64 KiB or more is memory-mapped from the blob store
+//! (`BlobStore::read`), handed to the MTOM encoder as `Bytes` that own the mapping, and written
+//! to the socket from there: its pages are the kernel's page cache, so a 100 MB document is never
+//! copied into the heap, let alone twice. The encoder does not scan attachments for its boundary
+//! (a fresh random UUID), and the body goes out with a Content-Length.
 
 use std::collections::HashMap;
 

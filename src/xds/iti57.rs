@@ -11,13 +11,17 @@
 //!   `XDSMetadataVersionError`. The new version is registered Approved with version + 1 and the
 //!   previous one becomes Deprecated. Folder memberships of the previous version move to the
 //!   new one unless the association carries `AssociationPropagation` = `no`.
-//! - **availabilityStatus change of a DocumentEntry or Folder**: an `UpdateAvailabilityStatus`
-//!   Association from the SubmissionSet to the object's entryUUID with slots `OriginalStatus`
-//!   (must be the current status) and `NewStatus` (Approved or Deprecated).
+//! - **availabilityStatus change of a DocumentEntry, Folder or Association**: an
+//!   `UpdateAvailabilityStatus` Association from the SubmissionSet to the object's entryUUID with
+//!   slots `OriginalStatus` (must be the current status) and `NewStatus` (Approved or
+//!   Deprecated). An Association's ends must be the SubmissionSet's patient's; a SubmissionSet's
+//!   own HasMember associations cannot change. Deprecating a Folder's HasMember association takes
+//!   the DocumentEntry out of the Folder (stored queries follow Approved associations unless
+//!   `$XDSAssociationStatus` says otherwise) and moves the Folder's lastUpdateTime.
 //!
 //! Not supported (answered `XDSMetadataUpdateOperationError`, nothing stored): Folder metadata
-//! updates, Association status changes, new DocumentEntries and other Associations
-//! (SubmitAssociation, relationships, Folder membership).
+//! updates (new Folder versions), new DocumentEntries and other Associations (SubmitAssociation,
+//! relationships, Folder membership: use ITI-42 for those).
 
 use std::collections::{HashMap, HashSet};
 
@@ -631,16 +635,52 @@ fn registry_checks(
         let mut fail = |code: ErrorCode, rule: &'static str, message: String| {
             problems.push(problem(code, rule, context.clone(), message));
         };
-        if !matches!(o.kind, Registered::DocumentEntry | Registered::Folder) {
-            fail(
-                ErrorCode::XDSMetadataUpdateOperationError,
-                "UpdateDocumentSet.operation.supported",
-                format!(
-                    "{}: only DocumentEntry and Folder status changes are supported",
-                    describe(o)
-                ),
-            );
-            continue;
+        // The patient an object belongs to; for an Association, that of its ends.
+        let mut patient = o.patient_id.clone();
+        match o.kind {
+            Registered::DocumentEntry | Registered::Folder => {}
+            Registered::SubmissionSet => {
+                fail(
+                    ErrorCode::XDSMetadataUpdateOperationError,
+                    "UpdateDocumentSet.operation.supported",
+                    format!(
+                        "{}: a SubmissionSet's status does not change (update DocumentEntries, Folders or Associations)",
+                        describe(o)
+                    ),
+                );
+                continue;
+            }
+            Registered::Association => {
+                // §3.57.4.1.3.3.5 Update Association Status, e.g. taking a DocumentEntry out
+                // of a Folder by deprecating the Folder's HasMember association.
+                let Some(row) = registry::associations_by_id(conn, std::slice::from_ref(target))?
+                    .into_iter()
+                    .next()
+                else {
+                    continue;
+                };
+                let ends =
+                    registry::lifecycle_objects(conn, &[row.source.clone(), row.target.clone()])?;
+                if ends.get(&row.source).map(|e| e.kind) == Some(Registered::SubmissionSet) {
+                    fail(
+                        ErrorCode::XDSMetadataUpdateOperationError,
+                        "UpdateDocumentSet.operation.supported",
+                        format!(
+                            "{}: the membership of a SubmissionSet is what was submitted and cannot change",
+                            describe(o)
+                        ),
+                    );
+                    continue;
+                }
+                let patients: HashSet<&str> = ends
+                    .values()
+                    .filter_map(|e| e.patient_id.as_deref())
+                    .collect();
+                patient = match patients.len() {
+                    1 => patients.into_iter().next().map(str::to_owned),
+                    _ => None,
+                };
+            }
         }
         if let Some(orig) = original
             && o.status != Some(*orig)
@@ -655,7 +695,7 @@ fn registry_checks(
                 ),
             );
         }
-        if o.patient_id.as_deref() != Some(set_patient.as_str()) {
+        if patient.as_deref() != Some(set_patient.as_str()) {
             fail(
                 ErrorCode::XDSPatientIDReconciliationError,
                 "UpdateDocumentSet.patientId.unchanged",
@@ -749,6 +789,19 @@ fn apply(
                     .map(|o| o.kind);
                 if let Some(kind) = kind {
                     registry::set_status(conn, kind, target, *new)?;
+                }
+                // A Folder's membership changed: its lastUpdateTime moves (ITI TF-3 §4.2.3.4).
+                if kind == Some(Registered::Association)
+                    && let Some(row) =
+                        registry::associations_by_id(conn, std::slice::from_ref(target))?
+                            .into_iter()
+                            .next()
+                    && registry::lifecycle_objects(conn, std::slice::from_ref(&row.source))?
+                        .get(&row.source)
+                        .map(|o| o.kind)
+                        == Some(Registered::Folder)
+                {
+                    registry::touch_folders(conn, std::slice::from_ref(&row.source), now)?;
                 }
             }
         }

@@ -552,11 +552,96 @@ fn iti57_operations_hiehub_does_not_perform_are_refused() {
     let o = update(&server, &s);
     o.assert_failure_with("XDSMetadataUpdateOperationError");
     assert!(
-        o.text.contains("status changes are supported"),
+        o.text
+            .contains("the membership of a SubmissionSet is what was submitted"),
         "{}",
         o.text
     );
     assert_eq!(row_counts(&server), vec![1, 1, 0, 1]);
+}
+
+fn get_folder_and_contents(server: &Server, extra_slots: &str) -> Outcome {
+    let body = format!(
+        r#"<query:AdhocQueryRequest xmlns:query="urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0" xmlns:rim="urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"><query:ResponseOption returnComposedObjects="true" returnType="ObjectRef"/><rim:AdhocQuery id="urn:uuid:b909a503-523d-4517-8acf-8e5834dfc4c7"><rim:Slot name="$XDSFolderEntryUUID"><rim:ValueList><rim:Value>'{FOLDER_ID}'</rim:Value></rim:ValueList></rim:Slot>{extra_slots}</rim:AdhocQuery></query:AdhocQueryRequest>"#
+    );
+    post_soap(server, "urn:ihe:iti:2007:RegistryStoredQuery", &body)
+}
+
+/// ITI-57 Update Association Status: deprecating a Folder's HasMember association takes the
+/// document out of the Folder for stored queries (unless `$XDSAssociationStatus` asks for
+/// Deprecated associations) and moves the Folder's lastUpdateTime.
+#[test]
+fn iti57_association_status_takes_a_document_out_of_a_folder() {
+    let server = Server::start();
+    add_patient(&server, PATIENT_2);
+    post_soap(&server, ITI42, &fixture_body(FOLDER)).assert_success();
+    let membership = format!(
+        r#"<rim:Association associationType="urn:oasis:names:tc:ebxml-regrep:AssociationType:HasMember" id="FolderMember01" objectType="urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association" sourceObject="{FOLDER_ID}" targetObject="{DOC}"/>
+    </rim:RegistryObjectList>"#
+    );
+    let body = fixture_body(ONE_DOCUMENT)
+        .replace("test1234_1", "test1234_2")
+        .replace("</rim:RegistryObjectList>", &membership);
+    post_soap(&server, ITI42, &body).assert_success();
+    let before = get_folder_and_contents(&server, "");
+    before.assert_success();
+    assert!(before.text.contains(DOC), "{}", before.text);
+
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        entry_uuid: String,
+    }
+    let mut conn = connect(server.db_url.as_deref().unwrap());
+    let member: Id = diesel::sql_query(
+        "SELECT entry_uuid FROM xds_associations WHERE source_uuid = $1 AND target_uuid = $2",
+    )
+    .bind::<Text, _>(FOLDER_ID)
+    .bind::<Text, _>(DOC)
+    .get_result(&mut conn)
+    .unwrap();
+    set_last_update_time_to_2000(&server);
+    let old = last_update_time(&server);
+
+    let p2 = PatientId::parse(PATIENT_2).unwrap();
+    // The wrong patient is refused.
+    add_patient(&server, PATIENT_1);
+    let mut s = update_set();
+    add_status_change(&mut s, &member.entry_uuid, APPROVED, DEPRECATED);
+    update(&server, &s).assert_failure_with("XDSPatientIDReconciliationError");
+    // The Folder's patient: done.
+    let mut s = update_set();
+    s.submission_set.patient_id = p2;
+    add_status_change(&mut s, &member.entry_uuid, APPROVED, DEPRECATED);
+    update(&server, &s).assert_success();
+    assert!(last_update_time(&server) > old);
+
+    let after = get_folder_and_contents(&server, "");
+    after.assert_success();
+    assert!(!after.text.contains(DOC), "{}", after.text);
+    assert!(after.text.contains(FOLDER_ID), "{}", after.text);
+    let both = get_folder_and_contents(
+        &server,
+        &format!(
+            r#"<rim:Slot name="$XDSAssociationStatus"><rim:ValueList><rim:Value>('{APPROVED}','{DEPRECATED}')</rim:Value></rim:ValueList></rim:Slot>"#
+        ),
+    );
+    both.assert_success();
+    assert!(both.text.contains(DOC), "{}", both.text);
+    assert!(both.text.contains(&member.entry_uuid), "{}", both.text);
+
+    // $MetadataLevel is 1 or 2.
+    let bad = get_folder_and_contents(
+        &server,
+        r#"<rim:Slot name="$MetadataLevel"><rim:ValueList><rim:Value>3</rim:Value></rim:ValueList></rim:Slot>"#,
+    );
+    bad.assert_failure_with("XDSRegistryError");
+    assert!(bad.text.contains("$MetadataLevel"), "{}", bad.text);
+    get_folder_and_contents(
+        &server,
+        r#"<rim:Slot name="$MetadataLevel"><rim:ValueList><rim:Value>2</rim:Value></rim:ValueList></rim:Slot>"#,
+    )
+    .assert_success();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -277,12 +277,14 @@ pub enum Ends {
     Both,
 }
 
-/// The associations with `ends` among `ids`, of one of `types` when given.
+/// The associations with `ends` among `ids`, of one of `types` when given, whose status is one
+/// of `statuses` (`$XDSAssociationStatus`).
 pub fn associations(
     conn: &mut PgConnection,
     ids: &[String],
     ends: Ends,
     types: Option<&[String]>,
+    statuses: &[String],
     limit: i64,
 ) -> QueryResult<Vec<AssociationRow>> {
     if ids.is_empty() {
@@ -316,6 +318,7 @@ pub fn associations(
     if let Some(t) = types {
         q = q.filter(asn::association_type.eq_any(t.to_vec()));
     }
+    q = q.filter(asn::status.eq_any(statuses.to_vec()));
     q.order((asn::registered_at, asn::entry_uuid))
         .limit(limit)
         .load(conn)
@@ -325,6 +328,7 @@ pub fn associations(
 pub fn associations_by_id(
     conn: &mut PgConnection,
     ids: &[String],
+    statuses: &[String],
 ) -> QueryResult<Vec<AssociationRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -339,6 +343,7 @@ pub fn associations_by_id(
             asn::metadata_xml,
         ))
         .filter(asn::entry_uuid.eq_any(ids.to_vec()))
+        .filter(asn::status.eq_any(statuses.to_vec()))
         .order((asn::registered_at, asn::entry_uuid))
         .load(conn)
 }
