@@ -19,3 +19,4 @@ pub mod transaction;
 pub mod web;
 pub mod xds;
 pub mod xml;
+pub mod anchor;

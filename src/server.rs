@@ -134,10 +134,15 @@ fn run(
             domain,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+        let anchor = web::Data::new(
+            crate::anchor::Anchor::from_config(config).map_err(|e| anyhow::anyhow!(e))?,
+        );
         let app_state = state.clone();
+        let app_anchor = anchor.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(app_anchor.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(middleware::from_fn(crate::web::request_id))
                 .configure(routes::configure)
@@ -156,7 +161,10 @@ fn run(
         }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-        let listeners = start_syslog(config, &sink, shutdown_rx).await?;
+        let listeners = start_syslog(config, &sink, shutdown_rx.clone()).await?;
+        if !anchor.peers.is_empty() {
+            start_witness_client(config, anchor.clone().into_inner(), &state, shutdown_rx).await?;
+        }
         let addrs = server.addrs_with_scheme();
         for (addr, scheme) in &addrs {
             let scheme = if *scheme == "https" { "https" } else { "http" };
@@ -179,6 +187,34 @@ fn run(
         }
         anyhow::Ok(())
     })
+}
+
+/// The cross-anchoring client task (pushes this hub's checkpoints to its peers).
+async fn start_witness_client(
+    config: &Config,
+    anchor: Arc<crate::anchor::Anchor>,
+    state: &web::Data<AppState>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let pki = DevPki::new(&config.certs_dir());
+    let pick = |set: &str, dev: std::path::PathBuf| {
+        if set.is_empty() {
+            dev
+        } else {
+            std::path::PathBuf::from(set)
+        }
+    };
+    let cert = pick(&config.peer_tls_cert_file, pki.client_cert());
+    let key = pick(&config.peer_tls_key_file, pki.client_key());
+    let (_, _, ca) = tls_files(config);
+    let http = crate::anchor::client::http_client(&cert, &key, &ca)
+        .map_err(|e| anyhow::anyhow!("peer TLS client: {e}"))?;
+    let client =
+        crate::anchor::client::Client::new(anchor, state.db.clone(), state.sink.clone(), http)
+            .await
+            .map_err(|e| anyhow::anyhow!("witness client: {e}"))?;
+    tokio::spawn(client.run(shutdown));
+    Ok(())
 }
 
 /// Counts and audits refused client certificates (Security Alert, Node Authentication).
