@@ -516,7 +516,12 @@ fn check_fork(path: &std::path::Path, vkeys: &[String]) -> anyhow::Result<ExitCo
             .map_err(|e| format!("not an evidence file: {e}"))
             .and_then(|ev| ev.check(&keys).map_err(|e| e.to_string()));
         match outcome {
-            Ok(c) => println!("CONFIRMED {}: {}: {}", f.display(), c.kind.as_str(), c.statement),
+            Ok(c) => println!(
+                "CONFIRMED {}: {}: {}",
+                f.display(),
+                c.kind.as_str(),
+                c.statement
+            ),
             Err(e) => {
                 all = false;
                 println!("NOT CONFIRMED {}: {e}", f.display());
@@ -551,20 +556,21 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                 .collect::<Result<Vec<_>, _>>()?;
             let peers = crate::anchor::peers_of(&config).map_err(|e| anyhow::anyhow!(e))?;
             let db = server::open_database(&config)?;
-            let result = (|| -> anyhow::Result<(verify::Report, crate::anchor::verify::AnchorReport)> {
-                let mut conn = store::connect(&db.url)?;
-                store::migrate(&mut conn)?;
-                let started = chrono::Utc::now();
-                let mut report = verify::verify(&db.url, &keys, incremental)?;
-                let anchors = crate::anchor::verify::verify_anchors(&mut conn, &keys, &peers)?;
-                if report.failure.is_none()
-                    && let Some(f) = &anchors.failure
-                {
-                    report.failure_message = Some(format!("anchoring: {f}"));
-                }
-                verify::record(&mut conn, &report, started)?;
-                Ok((report, anchors))
-            })();
+            let result =
+                (|| -> anyhow::Result<(verify::Report, crate::anchor::verify::AnchorReport)> {
+                    let mut conn = store::connect(&db.url)?;
+                    store::migrate(&mut conn)?;
+                    let started = chrono::Utc::now();
+                    let mut report = verify::verify(&db.url, &keys, incremental)?;
+                    let anchors = crate::anchor::verify::verify_anchors(&mut conn, &keys, &peers)?;
+                    if report.failure.is_none()
+                        && let Some(f) = &anchors.failure
+                    {
+                        report.failure_message = Some(format!("anchoring: {f}"));
+                    }
+                    verify::record(&mut conn, &report, started)?;
+                    Ok((report, anchors))
+                })();
             db.close();
             let (report, anchors) = result?;
             let anchored_ok = anchors.failure.is_none();
@@ -709,7 +715,10 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                                 println!("OK: cosigned by witness {} at {when}", key.name());
                             }
                             Err(e) => {
-                                println!("FAILED: no valid cosignature by witness {}: {e}", key.name());
+                                println!(
+                                    "FAILED: no valid cosignature by witness {}: {e}",
+                                    key.name()
+                                );
                                 return Ok(ExitCode::FAILURE);
                             }
                         }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 
+pub mod anchor;
 pub mod cli;
 pub mod config;
 pub mod diagnostics;
@@ -19,4 +20,3 @@ pub mod transaction;
 pub mod web;
 pub mod xds;
 pub mod xml;
-pub mod anchor;

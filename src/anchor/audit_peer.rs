@@ -96,7 +96,10 @@ async fn audit(opts: &Options) -> anyhow::Result<ExitCode> {
 
     let (status, note, header_key) = get(&http, &format!("{base}/ledger/checkpoint")).await?;
     if status != 200 {
-        println!("FAILED: {base}/ledger/checkpoint: HTTP {status}: {}", note.trim());
+        println!(
+            "FAILED: {base}/ledger/checkpoint: HTTP {status}: {}",
+            note.trim()
+        );
         return Ok(ExitCode::FAILURE);
     }
     let vkey = match (&opts.vkey, header_key) {
@@ -111,7 +114,10 @@ async fn audit(opts: &Options) -> anyhow::Result<ExitCode> {
     let latest = match Checkpoint::open(&note, std::slice::from_ref(&key)) {
         Ok((c, _)) => c,
         Err(e) => {
-            println!("FAILED: the checkpoint does not verify with {}: {e}", key.name());
+            println!(
+                "FAILED: the checkpoint does not verify with {}: {e}",
+                key.name()
+            );
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -147,7 +153,11 @@ async fn audit(opts: &Options) -> anyhow::Result<ExitCode> {
                 }
                 if !opts.witness_vkeys.is_empty() {
                     if count >= opts.quorum {
-                        println!("OK: size {} is anchored ({count} of k = {})", c.size(), opts.quorum);
+                        println!(
+                            "OK: size {} is anchored ({count} of k = {})",
+                            c.size(),
+                            opts.quorum
+                        );
                     } else {
                         ok = false;
                         println!(
@@ -157,8 +167,19 @@ async fn audit(opts: &Options) -> anyhow::Result<ExitCode> {
                         );
                     }
                 }
-                match consistency(&http, base, (c.size(), *c.root()), (latest.size(), *latest.root())).await {
-                    Ok(()) => println!("OK: the cosigned size {} is a prefix of size {}", c.size(), latest.size()),
+                match consistency(
+                    &http,
+                    base,
+                    (c.size(), *c.root()),
+                    (latest.size(), *latest.root()),
+                )
+                .await
+                {
+                    Ok(()) => println!(
+                        "OK: the cosigned size {} is a prefix of size {}",
+                        c.size(),
+                        latest.size()
+                    ),
                     Err(e) => {
                         ok = false;
                         println!("FAILED: {e}");
@@ -176,14 +197,31 @@ async fn audit(opts: &Options) -> anyhow::Result<ExitCode> {
     if let Some(path) = &opts.state {
         if let Ok(prev) = std::fs::read_to_string(path) {
             match Checkpoint::open(&prev, std::slice::from_ref(&key)) {
-                Ok((p, _)) => match consistency(&http, base, (p.size(), *p.root()), (latest.size(), *latest.root())).await {
-                    Ok(()) => println!("OK: size {} seen last time is a prefix of size {}", p.size(), latest.size()),
+                Ok((p, _)) => match consistency(
+                    &http,
+                    base,
+                    (p.size(), *p.root()),
+                    (latest.size(), *latest.root()),
+                )
+                .await
+                {
+                    Ok(()) => println!(
+                        "OK: size {} seen last time is a prefix of size {}",
+                        p.size(),
+                        latest.size()
+                    ),
                     Err(e) => {
                         ok = false;
-                        println!("FAILED: against the checkpoint kept in {}: {e}", path.display());
+                        println!(
+                            "FAILED: against the checkpoint kept in {}: {e}",
+                            path.display()
+                        );
                     }
                 },
-                Err(e) => println!("NOTE: the kept checkpoint in {} does not verify: {e}", path.display()),
+                Err(e) => println!(
+                    "NOTE: the kept checkpoint in {} does not verify: {e}",
+                    path.display()
+                ),
             }
         }
         if ok {

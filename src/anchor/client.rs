@@ -55,7 +55,10 @@ enum Pushed {
     /// The peer already cosigned this size.
     Current,
     /// Cosignature line(s), verified, with the timestamp.
-    Cosigned { line: String, timestamp: u64 },
+    Cosigned {
+        line: String,
+        timestamp: u64,
+    },
     /// The peer holds a size beyond ours.
     AheadOfUs(u64),
     Failed(String),
@@ -250,7 +253,9 @@ impl Client {
                     .await
                 {
                     Ok(p) => p,
-                    Err(e) => return Pushed::Failed(format!("consistency proof {old}→{size}: {e}")),
+                    Err(e) => {
+                        return Pushed::Failed(format!("consistency proof {old}→{size}: {e}"));
+                    }
                 }
             };
             let body = AddCheckpoint {

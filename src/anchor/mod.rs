@@ -52,8 +52,8 @@ pub struct Peer {
 impl Peer {
     pub fn from_config(p: &PeerConfig) -> Result<Peer, String> {
         let parse = |what: &str, k: &str, t: SignatureType| {
-            let key = VerifierKey::parse(k)
-                .map_err(|e| format!("peer '{}': {what}: {e}", p.name))?;
+            let key =
+                VerifierKey::parse(k).map_err(|e| format!("peer '{}': {what}: {e}", p.name))?;
             if key.signature_type() != t {
                 return Err(format!(
                     "peer '{}': {what} {k} is of signature type {:?}, expected {t:?}",
@@ -64,10 +64,16 @@ impl Peer {
             Ok(key)
         };
         if p.name.is_empty() || p.name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("peer name {:?} must be non-empty, without spaces", p.name));
+            return Err(format!(
+                "peer name {:?} must be non-empty, without spaces",
+                p.name
+            ));
         }
         if !(p.url.starts_with("https://") || p.url.starts_with("http://")) {
-            return Err(format!("peer '{}': url {:?} is not an http(s) URL", p.name, p.url));
+            return Err(format!(
+                "peer '{}': url {:?} is not an http(s) URL",
+                p.name, p.url
+            ));
         }
         Ok(Peer {
             name: p.name.clone(),
@@ -143,8 +149,14 @@ pub fn peers_of(config: &Config) -> Result<Vec<Peer>, String> {
         .map(Peer::from_config)
         .collect::<Result<Vec<_>, _>>()?;
     for (i, p) in peers.iter().enumerate() {
-        if peers[..i].iter().any(|q| q.name == p.name || q.origin() == p.origin()) {
-            return Err(format!("peer '{}' is configured twice (same name or origin)", p.name));
+        if peers[..i]
+            .iter()
+            .any(|q| q.name == p.name || q.origin() == p.origin())
+        {
+            return Err(format!(
+                "peer '{}' is configured twice (same name or origin)",
+                p.name
+            ));
         }
     }
     Ok(peers)

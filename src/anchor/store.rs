@@ -141,10 +141,9 @@ struct PeerSize {
 pub fn cosigned_sizes(
     conn: &mut PgConnection,
 ) -> Result<Vec<(String, u64)>, diesel::result::Error> {
-    let rows: Vec<PeerSize> = diesel::sql_query(
-        "SELECT peer, max(size) AS size FROM anchor_cosignatures GROUP BY peer",
-    )
-    .load(conn)?;
+    let rows: Vec<PeerSize> =
+        diesel::sql_query("SELECT peer, max(size) AS size FROM anchor_cosignatures GROUP BY peer")
+            .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.peer, r.size as u64)).collect())
 }
 

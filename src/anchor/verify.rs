@@ -83,13 +83,13 @@ fn check_peer_checkpoint(
     let req = AddCheckpoint::parse(payload).map_err(|e| format!("peer checkpoint entry: {e}"))?;
     let note = parse_note(&req.checkpoint).map_err(|e| format!("peer checkpoint: {e}"))?;
     let origin = note.text.split('\n').next().unwrap_or_default();
-    let peer = peers
-        .iter()
-        .find(|p| p.origin() == origin)
-        .ok_or_else(|| format!("peer checkpoint of {origin:?}, which is not a configured peer (its keys are unknown)"))?;
-    let (cp, _) = Checkpoint::open(&req.checkpoint, &peer.all_log_keys()).map_err(|e| {
-        format!("checkpoint of peer {} size ?: signature: {e}", peer.name)
+    let peer = peers.iter().find(|p| p.origin() == origin).ok_or_else(|| {
+        format!(
+            "peer checkpoint of {origin:?}, which is not a configured peer (its keys are unknown)"
+        )
     })?;
+    let (cp, _) = Checkpoint::open(&req.checkpoint, &peer.all_log_keys())
+        .map_err(|e| format!("checkpoint of peer {} size ?: signature: {e}", peer.name))?;
     if let Some((m, root)) = last.get(origin) {
         let (m, root) = (*m, *root);
         if m > cp.size() {
@@ -127,7 +127,8 @@ fn check_cosignature_entry(
     peers: &[Peer],
     tree_size: u64,
 ) -> Result<u64, String> {
-    let note = std::str::from_utf8(payload).map_err(|_| "cosigned checkpoint is not UTF-8".to_string())?;
+    let note =
+        std::str::from_utf8(payload).map_err(|_| "cosigned checkpoint is not UTF-8".to_string())?;
     let (cp, _) = Checkpoint::open(note, own_keys)
         .map_err(|e| format!("cosigned checkpoint: this hub's signature: {e}"))?;
     if cp.size() > tree_size {

@@ -67,7 +67,11 @@ fn evidence(
             .iter()
             .map(|h| base64::engine::general_purpose::STANDARD.encode(h))
             .collect(),
-        vkeys: peer.all_log_keys().iter().map(ToString::to_string).collect(),
+        vkeys: peer
+            .all_log_keys()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         witness: anchor.witness_vkey.clone(),
         detected_at: chrono::Utc::now().to_rfc3339(),
         detail: detail.to_owned(),
@@ -91,36 +95,52 @@ pub async fn add_checkpoint(
         Err(e) => return refused(400, format!("checkpoint note: {e}")),
     };
     let Some(peer) = anchor.peer_by_origin(&origin) else {
-        return refused(404, format!("unknown log origin {origin:?}: not a configured peer"));
+        return refused(
+            404,
+            format!("unknown log origin {origin:?}: not a configured peer"),
+        );
     };
-    let (cp, body_text) = match Checkpoint::open(&req.checkpoint, std::slice::from_ref(&peer.log_key))
-    {
-        Ok((cp, v)) => (cp, v.body),
-        Err(CheckpointError::Note(e @ NoteError::BadSignature { .. })) => {
-            let detail = format!("checkpoint signature by {}'s log key does not verify: {e}", peer.name);
-            let ev = evidence(anchor, peer, EvidenceKind::BadSignature, None, &req, &detail);
-            alarm::raise(
-                db,
-                sink,
-                Alarm {
-                    peer: peer.name.clone(),
-                    kind: "bad_signature",
-                    detail: detail.clone(),
-                    evidence: Some(ev),
-                    dedup: format!("bad_signature:{}:{}", peer.name, req.checkpoint),
-                },
-            )
-            .await;
-            return refused(403, detail);
-        }
-        Err(CheckpointError::Note(e)) => {
-            return refused(
-                403,
-                format!("checkpoint is not signed by {}'s current log key {}: {e}", peer.name, peer.log_key),
-            );
-        }
-        Err(e) => return refused(400, format!("checkpoint: {e}")),
-    };
+    let (cp, body_text) =
+        match Checkpoint::open(&req.checkpoint, std::slice::from_ref(&peer.log_key)) {
+            Ok((cp, v)) => (cp, v.body),
+            Err(CheckpointError::Note(e @ NoteError::BadSignature { .. })) => {
+                let detail = format!(
+                    "checkpoint signature by {}'s log key does not verify: {e}",
+                    peer.name
+                );
+                let ev = evidence(
+                    anchor,
+                    peer,
+                    EvidenceKind::BadSignature,
+                    None,
+                    &req,
+                    &detail,
+                );
+                alarm::raise(
+                    db,
+                    sink,
+                    Alarm {
+                        peer: peer.name.clone(),
+                        kind: "bad_signature",
+                        detail: detail.clone(),
+                        evidence: Some(ev),
+                        dedup: format!("bad_signature:{}:{}", peer.name, req.checkpoint),
+                    },
+                )
+                .await;
+                return refused(403, detail);
+            }
+            Err(CheckpointError::Note(e)) => {
+                return refused(
+                    403,
+                    format!(
+                        "checkpoint is not signed by {}'s current log key {}: {e}",
+                        peer.name, peer.log_key
+                    ),
+                );
+            }
+            Err(e) => return refused(400, format!("checkpoint: {e}")),
+        };
     let n = cp.size();
     let origin_owned = origin.clone();
     let stored = match db
@@ -141,7 +161,14 @@ pub async fn add_checkpoint(
             "{} presented a signed checkpoint of size {n} after size {stored_size} was witnessed (rollback)",
             peer.name
         );
-        let ev = evidence(anchor, peer, EvidenceKind::Rollback, Some(s.note.clone()), &req, &detail);
+        let ev = evidence(
+            anchor,
+            peer,
+            EvidenceKind::Rollback,
+            Some(s.note.clone()),
+            &req,
+            &detail,
+        );
         alarm::raise(
             db,
             sink,
@@ -159,7 +186,13 @@ pub async fn add_checkpoint(
         return Reply::Conflict(stored_size);
     }
     if req.old > n {
-        return refused(400, format!("old size {} is larger than the checkpoint size {n}", req.old));
+        return refused(
+            400,
+            format!(
+                "old size {} is larger than the checkpoint size {n}",
+                req.old
+            ),
+        );
     }
     let stored_root = stored.as_ref().map(|s| s.root.clone()).unwrap_or_default();
     if let Some(s) = &stored {
@@ -175,8 +208,10 @@ pub async fn add_checkpoint(
             }
         } else {
             match <[u8; 32]>::try_from(s.root.as_slice()) {
-                Ok(old_root) => verify_consistency(stored_size, n, &req.proof, &old_root, cp.root())
-                    .map_err(|e| e.to_string()),
+                Ok(old_root) => {
+                    verify_consistency(stored_size, n, &req.proof, &old_root, cp.root())
+                        .map_err(|e| e.to_string())
+                }
                 Err(_) => Err("stored root is not 32 bytes".into()),
             }
         };
@@ -199,7 +234,13 @@ pub async fn add_checkpoint(
                     kind: kind.as_str(),
                     detail: detail.clone(),
                     evidence: Some(ev),
-                    dedup: format!("{}:{}:{}:{}", kind.as_str(), peer.name, n, hex::encode(cp.root())),
+                    dedup: format!(
+                        "{}:{}:{}:{}",
+                        kind.as_str(),
+                        peer.name,
+                        n,
+                        hex::encode(cp.root())
+                    ),
                 },
             )
             .await;
@@ -218,7 +259,14 @@ pub async fn add_checkpoint(
         let swapped = db
             .run(move |c| {
                 Ok(store::advance_witness_state(
-                    c, &origin2, &name, stored_size, &stored_root, n, &root, &note,
+                    c,
+                    &origin2,
+                    &name,
+                    stored_size,
+                    &stored_root,
+                    n,
+                    &root,
+                    &note,
                 )?)
             })
             .await;
@@ -246,7 +294,11 @@ pub async fn add_checkpoint(
             EntryKind::PeerCheckpoint,
             Envelope {
                 received_at_micros: chrono::Utc::now().timestamp_micros(),
-                transport: if sender.tls { Transport::Https } else { Transport::Http },
+                transport: if sender.tls {
+                    Transport::Https
+                } else {
+                    Transport::Http
+                },
                 sender_fingerprint: sender.fingerprint,
                 connection_id: None,
                 frame_seq: None,
@@ -256,7 +308,10 @@ pub async fn add_checkpoint(
         );
         if let Err(e) = sink.record_batch(vec![entry]).await {
             tracing::error!(error = %e, "witnessed checkpoint not appended to the ledger");
-            return refused(503, "the witnessed checkpoint could not be made durable; retry");
+            return refused(
+                503,
+                "the witnessed checkpoint could not be made durable; retry",
+            );
         }
         metrics::counter!("hiehub_witness_checkpoints_total", "peer" => peer.name.clone())
             .increment(1);

@@ -381,7 +381,10 @@ mod tests {
             proof: vec![],
             checkpoint: "c\n".into(),
         };
-        assert_eq!(AddCheckpoint::parse(zero.encode().as_bytes()).unwrap(), zero);
+        assert_eq!(
+            AddCheckpoint::parse(zero.encode().as_bytes()).unwrap(),
+            zero
+        );
         for bad in [
             "old 05\n\nc\n",
             "old\n\nc\n",
@@ -418,7 +421,12 @@ mod tests {
         let vk = vec![key.verifier().unwrap()];
         let honest = tree(&[b"0", b"1", b"2", b"3", b"4", b"5", b"6"]);
         let forged = tree(&[b"0", b"1", b"X", b"3", b"4", b"5", b"6"]);
-        let sign = |size: u64, root: Hash| Checkpoint::new("log-a", size, root).unwrap().sign(&key).unwrap();
+        let sign = |size: u64, root: Hash| {
+            Checkpoint::new("log-a", size, root)
+                .unwrap()
+                .sign(&key)
+                .unwrap()
+        };
         let old_root = tree(&[b"0", b"1", b"2"]).root();
         let old = sign(3, old_root);
         let new_honest = sign(7, honest.root());
@@ -434,15 +442,36 @@ mod tests {
         assert!(c.statement.contains("forked"), "{}", c.statement);
         // same size, two roots
         let other = sign(3, tree(&[b"0", b"1", b"Y"]).root());
-        let c = evidence(EvidenceKind::Fork, &old, &other, &[]).check(&vk).unwrap();
+        let c = evidence(EvidenceKind::Fork, &old, &other, &[])
+            .check(&vk)
+            .unwrap();
         assert_eq!(c.kind, EvidenceKind::Fork);
-        assert!(evidence(EvidenceKind::Fork, &old, &old, &[]).check(&vk).is_err());
+        assert!(
+            evidence(EvidenceKind::Fork, &old, &old, &[])
+                .check(&vk)
+                .is_err()
+        );
         // rollback
-        assert!(evidence(EvidenceKind::Rollback, &new_honest, &old, &[]).check(&vk).is_ok());
-        assert!(evidence(EvidenceKind::Rollback, &old, &new_honest, &[]).check(&vk).is_err());
+        assert!(
+            evidence(EvidenceKind::Rollback, &new_honest, &old, &[])
+                .check(&vk)
+                .is_ok()
+        );
+        assert!(
+            evidence(EvidenceKind::Rollback, &old, &new_honest, &[])
+                .check(&vk)
+                .is_err()
+        );
         // a checkpoint not signed by the log's key proves nothing about the log
         let stranger = SigningKey::generate("log-a").unwrap();
-        let fake = Checkpoint::new("log-a", 3, [9; 32]).unwrap().sign(&stranger).unwrap();
-        assert!(evidence(EvidenceKind::Fork, &old, &fake, &[]).check(&vk).is_err());
+        let fake = Checkpoint::new("log-a", 3, [9; 32])
+            .unwrap()
+            .sign(&stranger)
+            .unwrap();
+        assert!(
+            evidence(EvidenceKind::Fork, &old, &fake, &[])
+                .check(&vk)
+                .is_err()
+        );
     }
 }

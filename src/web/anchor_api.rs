@@ -37,7 +37,8 @@ pub async fn add_checkpoint(
         fingerprint: identity.as_ref().and_then(|i| i.fingerprint_bytes()),
         tls: conn.as_ref().is_some_and(|c| c.tls),
     };
-    let reply = witness::add_checkpoint(&anchor, &state.db, &state.sink, &body, sender.clone()).await;
+    let reply =
+        witness::add_checkpoint(&anchor, &state.db, &state.sink, &body, sender.clone()).await;
     match reply {
         Reply::Cosigned(lines) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
@@ -68,7 +69,8 @@ pub async fn add_checkpoint(
                 e.requestor_fingerprint = sender.fingerprint;
                 e.remote_addr = req.peer_addr().map(|a| a.to_string());
                 e.destination = Some("/ledger/add-checkpoint".into());
-                e.outcome_description = Some(format!("add-checkpoint refused ({status}): {message}"));
+                e.outcome_description =
+                    Some(format!("add-checkpoint refused ({status}): {message}"));
                 if let Err(err) = state.sink.record(e).await {
                     tracing::error!(error = %err, "witness refusal not audited");
                     return internal(err);

@@ -24,13 +24,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/ledger/verify", web::post().to(run_verify))
         .route("/api/ledger/verifications", web::get().to(verifications))
         .route("/api/audit", web::get().to(search))
-        .route("/ledger/add-checkpoint", web::post().to(anchor_api::add_checkpoint))
-        .route("/ledger/witness-vkey", web::get().to(anchor_api::witness_vkey))
-        .route("/ledger/cosigned-checkpoint", web::get().to(anchor_api::cosigned_checkpoint))
-        .route("/api/ledger/entries/{seq}/anchoring", web::get().to(anchor_api::anchoring))
+        .route(
+            "/ledger/add-checkpoint",
+            web::post().to(anchor_api::add_checkpoint),
+        )
+        .route(
+            "/ledger/witness-vkey",
+            web::get().to(anchor_api::witness_vkey),
+        )
+        .route(
+            "/ledger/cosigned-checkpoint",
+            web::get().to(anchor_api::cosigned_checkpoint),
+        )
+        .route(
+            "/api/ledger/entries/{seq}/anchoring",
+            web::get().to(anchor_api::anchoring),
+        )
         .route("/api/ledger/anchors", web::get().to(anchor_api::anchors))
         .route("/api/ledger/alarms", web::get().to(anchor_api::alarms))
-        .route("/api/ledger/alarms/{id}/evidence", web::get().to(anchor_api::evidence))
+        .route(
+            "/api/ledger/alarms/{id}/evidence",
+            web::get().to(anchor_api::evidence),
+        )
         .route("/api/openapi.json", web::get().to(openapi));
 }
 

@@ -242,11 +242,16 @@ fn witnessed_size(hub: &Hub, peer: &str) -> Option<u64> {
 }
 
 fn latest_size(hub: &Hub) -> u64 {
-    hub.get_json("/api/ledger/checkpoint")["size"].as_u64().unwrap()
+    hub.get_json("/api/ledger/checkpoint")["size"]
+        .as_u64()
+        .unwrap()
 }
 
 fn alarms(hub: &Hub) -> Vec<serde_json::Value> {
-    hub.get_json("/api/ledger/alarms").as_array().unwrap().clone()
+    hub.get_json("/api/ledger/alarms")
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// Waits until every audit event of every running hub is anchored (k = 2 of 2 peers).
@@ -265,7 +270,10 @@ fn wait_all_anchored(hubs: &[Hub]) {
             assert_eq!(a["quorum"], 2, "{a}");
             let cosigners = a["cosigners"].as_array().unwrap();
             assert_eq!(cosigners.len(), 2, "{a}");
-            assert!(a["covering_checkpoint"]["size"].as_u64().unwrap() > seq, "{a}");
+            assert!(
+                a["covering_checkpoint"]["size"].as_u64().unwrap() > seq,
+                "{a}"
+            );
             for c in cosigners {
                 assert!(c["size"].as_u64().unwrap() > seq, "{a}");
                 assert!(c["cosigned_at"].is_string(), "{a}");
@@ -433,9 +441,15 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
     wait_all_anchored(&hubs);
 
     // the entanglement: each hub's ledger holds the others' checkpoints and their cosignatures
+    // (verified with the hub stopped: `verify` reads a ledger that is not growing)
+    hubs[1].stop();
     let (code, out) = hubs[1].cli(&["ledger", "verify"]);
+    hubs[1].start();
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("OK: the stored peer checkpoints and cosignatures hold"), "{out}");
+    assert!(
+        out.contains("OK: the stored peer checkpoints and cosignatures hold"),
+        "{out}"
+    );
     assert!(!out.contains("checked 0 peer checkpoints"), "{out}");
     assert!(!out.contains("0 cosigned checkpoints"), "{out}");
 
@@ -456,15 +470,24 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("OK: cosigned by witness hub-b.test/witness"), "{text}");
-    assert!(text.contains("OK: cosigned by witness hub-c.test/witness"), "{text}");
+    assert!(
+        text.contains("OK: cosigned by witness hub-b.test/witness"),
+        "{text}"
+    );
+    assert!(
+        text.contains("OK: cosigned by witness hub-c.test/witness"),
+        "{text}"
+    );
     // a witness key that did not cosign fails the check
     let stranger = SigningKey::generate("hub-x.test/witness").unwrap();
     let out = Command::new(bin())
         .args(["ledger", "check-proof"])
         .arg(&proof_file)
         .args(["--vkey", &hubs[0].log_vkey])
-        .args(["--witness-vkey", &stranger.cosigner_verifier().unwrap().to_string()])
+        .args([
+            "--witness-vkey",
+            &stranger.cosigner_verifier().unwrap().to_string(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -485,8 +508,10 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
     // The operator of hub A rewrites an old audit event and covers the tracks.
     assert_eq!(metric(&hubs[1], "hiehub_anchor_alarms_total"), 0.0);
     hubs[0].stop();
-    let held_before: Vec<Option<u64>> =
-        hubs[1..].iter().map(|w| witnessed_size(w, "hub-a")).collect();
+    let held_before: Vec<Option<u64>> = hubs[1..]
+        .iter()
+        .map(|w| witnessed_size(w, "hub-a"))
+        .collect();
     rewrite_past(&hubs[0], victim);
     hubs[0].start();
     // A's own ledger is internally consistent again...
@@ -543,6 +568,7 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
     assert!(!out.status.success());
 
     // A's own verification fails against the cosigned checkpoints it holds.
+    hubs[0].stop();
     let (code, out) = hubs[0].cli(&["ledger", "verify"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("OK: the ledger is intact"), "{out}");
@@ -570,10 +596,7 @@ fn catch_up_rotation_and_rollback_are_handled() {
     wait_for("C catches up with A", Duration::from_secs(60), || {
         witnessed_size(&hubs[2], "hub-a").is_some_and(|s| s >= a_now)
     });
-    let entries = hubs[2].get_json(&format!(
-        "/api/ledger/entries?from={}&limit=1000",
-        0
-    ));
+    let entries = hubs[2].get_json(&format!("/api/ledger/entries?from={}&limit=1000", 0));
     let caught_up = entries
         .as_array()
         .unwrap()
@@ -594,7 +617,10 @@ fn catch_up_rotation_and_rollback_are_handled() {
                 size >= a_now
             }
         });
-    assert!(caught_up, "C did not catch up from size {c_had} in one proof");
+    assert!(
+        caught_up,
+        "C did not catch up from size {c_had} in one proof"
+    );
     wait_all_anchored(&hubs);
 
     // A rotates its log key; B and C are told in configuration (the old key stays for the past).
@@ -622,11 +648,21 @@ fn catch_up_rotation_and_rollback_are_handled() {
         assert!(alarms(w).is_empty(), "{:?}", alarms(w));
     }
     // B's stored history (old key) and new entries (new key) both verify
+    hubs[1].stop();
     let (code, out) = hubs[1].cli(&["ledger", "verify"]);
     assert_eq!(code, 0, "{out}");
-    // a checkpoint signed with A's retired key is refused
+    hubs[1].start();
+    // A's own ledger: old checkpoints need the old key, new ones the new key
+    hubs[0].stop();
     let (code, out) = hubs[0].cli(&["ledger", "verify", "--vkey", &old]);
-    assert_ne!(code, 0, "old key alone cannot verify A's new checkpoints: {out}");
+    assert_ne!(
+        code, 0,
+        "old key alone cannot verify A's new checkpoints: {out}"
+    );
+    let new = hubs[0].log_vkey.clone();
+    let (code, out) = hubs[0].cli(&["ledger", "verify", "--vkey", &old, "--vkey", &new]);
+    assert_eq!(code, 0, "{out}");
+    hubs[0].start();
     let old_note = {
         let v = hubs[1].get_json("/api/ledger/entries?from=0&limit=1000");
         let seq = v
@@ -643,7 +679,10 @@ fn catch_up_rotation_and_rollback_are_handled() {
             .to_owned();
         p.split_once("\n\n").unwrap().1.to_owned()
     };
-    let body = format!("old {}\n\n{old_note}", witnessed_size(&hubs[1], "hub-a").unwrap());
+    let body = format!(
+        "old {}\n\n{old_note}",
+        witnessed_size(&hubs[1], "hub-a").unwrap()
+    );
     let r = client()
         .post(hubs[1].url("/ledger/add-checkpoint"))
         .body(body)
@@ -671,9 +710,11 @@ fn catch_up_rotation_and_rollback_are_handled() {
     copy_dir(&backup.path().join("pg"), &hubs[0].path().join("pg"));
     hubs[0].start();
     // A learns from its peers that they saw more of its ledger than it has: alarm at A
-    wait_for("A detects its own rollback", Duration::from_secs(60), || {
-        alarms(&hubs[0]).iter().any(|a| a["kind"] == "own_rollback")
-    });
+    wait_for(
+        "A detects its own rollback",
+        Duration::from_secs(60),
+        || alarms(&hubs[0]).iter().any(|a| a["kind"] == "own_rollback"),
+    );
     assert!(metric(&hubs[0], "hiehub_anchor_alarms_total") >= 1.0);
     // and the witnesses were shown a smaller tree than they hold: alarm there, with evidence
     let evidence = tempfile::tempdir().unwrap();
