@@ -431,6 +431,27 @@ fn metric(hub: &Hub, name: &str) -> f64 {
         .sum()
 }
 
+/// Runs `tests/browser/anchor.mjs` (playwright-core + Debian's chromium, as the inspector test).
+fn browser(args: &[&str]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core/package.json").exists(),
+        "the npm package 'playwright-core' is not installed in tests/browser: run deploy/setup.sh --test"
+    );
+    let out = Command::new("node")
+        .arg(dir.join("anchor.mjs"))
+        .args(args)
+        .output()
+        .expect("node (Debian package 'nodejs'): run deploy/setup.sh --test");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("[anchor.mjs {}]\n{text}", args[0]);
+    assert!(out.status.success(), "anchor.mjs {args:?}: {text}");
+}
+
 #[test]
 fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
     let mut hubs = region();
@@ -439,6 +460,14 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
     }
     load_all(&hubs, "load1", 30);
     wait_all_anchored(&hubs);
+
+    // a security officer sees it on the event page
+    let shown = audit_seqs(&hubs[0])[3];
+    browser(&[
+        "anchored",
+        &hubs[0].url(&format!("/audit/event.html?seq={shown}")),
+        "2",
+    ]);
 
     // the entanglement: each hub's ledger holds the others' checkpoints and their cosignatures
     // (verified with the hub stopped: `verify` reads a ledger that is not growing)
@@ -535,6 +564,7 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
         assert!(!hits.is_empty(), "{} has no Security Alert", w.name);
         assert_eq!(hits[0]["event_id"], "110113");
     }
+    browser(&["alarm", &hubs[1].url("/audit/"), "hub-a"]);
     std::thread::sleep(Duration::from_secs(3));
     // no witness moved on to the forged history
     for (w, held) in hubs[1..].iter().zip(&held_before) {
