@@ -438,9 +438,7 @@ fn main() {
             if r == 0 {
                 let prev = before.size - 2;
                 proof_bytes = db
-                    .run(move |c| {
-                        Ok(hiehub::ledger::db::consistency_proof(c, prev, before.size)?)
-                    })
+                    .run(move |c| Ok(hiehub::ledger::db::consistency_proof(c, prev, before.size)?))
                     .await
                     .expect("proof")
                     .len()
@@ -453,14 +451,18 @@ fn main() {
     let mut sorted = times.clone();
     sorted.sort();
     let half = n / 2;
-    let size = hiehub::ledger::db::load_tail(&mut conn).expect("tail").size();
+    let size = hiehub::ledger::db::load_tail(&mut conn)
+        .expect("tail")
+        .size();
     let t = Instant::now();
     let catch_up = hiehub::ledger::db::consistency_proof(&mut conn, half, size).expect("proof");
     let catch_up_time = t.elapsed();
     println!(
         "Witness round against a real witness (hiehub serve, HTTPS mutual TLS on loopback, fsync on), ledger of {n} entries"
     );
-    println!("| rounds | p50 | max | consistency proof m→m+2 | catch-up proof {half}→{size} (read from the database in) |");
+    println!(
+        "| rounds | p50 | max | consistency proof m→m+2 | catch-up proof {half}→{size} (read from the database in) |"
+    );
     println!("|---|---|---|---|---|");
     println!(
         "| {rounds} | {:.1} ms | {:.1} ms | {} hashes, {proof_bytes} bytes | {} hashes, {} bytes ({:.2} ms) |",
@@ -517,9 +519,14 @@ fn main() {
                         client.round().await;
                         for s in &mut sims {
                             let body = s.push(10).encode();
-                            let reply =
-                                add_checkpoint(&anchor, &db, &sink, body.as_bytes(), Sender::default())
-                                    .await;
+                            let reply = add_checkpoint(
+                                &anchor,
+                                &db,
+                                &sink,
+                                body.as_bytes(),
+                                Sender::default(),
+                            )
+                            .await;
                             assert!(matches!(reply, Reply::Cosigned(_)), "{reply:?}");
                             cosigned += 1;
                         }

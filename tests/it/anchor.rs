@@ -435,7 +435,8 @@ fn metric(hub: &Hub, name: &str) -> f64 {
 fn browser(args: &[&str]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
-        dir.join("node_modules/playwright-core/package.json").exists(),
+        dir.join("node_modules/playwright-core/package.json")
+            .exists(),
         "the npm package 'playwright-core' is not installed in tests/browser: run deploy/setup.sh --test"
     );
     let out = Command::new("node")
