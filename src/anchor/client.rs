@@ -288,6 +288,9 @@ impl Client {
                     }
                     old = held;
                 }
+                // We pushed from a size beyond our own checkpoint (our record of what the peer
+                // cosigned survived a rollback of the ledger): the witness refused with 400.
+                400 if old > size => return Pushed::AheadOfUs(old),
                 _ => return Pushed::Failed(format!("HTTP {status}: {}", text.trim())),
             }
         }
