@@ -311,6 +311,7 @@ impl Config {
                 self.log_format
             )));
         }
+        crate::anchor::peers_of(self).map_err(|e| ConfigError::Invalid(format!("peers: {e}")))?;
         if self.db_pool_size == 0 {
             return Err(ConfigError::Invalid(
                 "db_pool_size must be at least 1".into(),

@@ -161,10 +161,18 @@ fn run(
         }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-        let listeners = start_syslog(config, &sink, shutdown_rx.clone()).await?;
         if !anchor.peers.is_empty() {
-            start_witness_client(config, anchor.clone().into_inner(), &state, shutdown_rx).await?;
+            // Before anything is accepted: a hub restored from a backup learns from its peers
+            // that they witnessed more of its ledger than it has (alarm).
+            start_witness_client(
+                config,
+                anchor.clone().into_inner(),
+                &state,
+                shutdown_rx.clone(),
+            )
+            .await?;
         }
+        let listeners = start_syslog(config, &sink, shutdown_rx).await?;
         let addrs = server.addrs_with_scheme();
         for (addr, scheme) in &addrs {
             let scheme = if *scheme == "https" { "https" } else { "http" };
@@ -209,10 +217,11 @@ async fn start_witness_client(
     let (_, _, ca) = tls_files(config);
     let http = crate::anchor::client::http_client(&cert, &key, &ca)
         .map_err(|e| anyhow::anyhow!("peer TLS client: {e}"))?;
-    let client =
+    let mut client =
         crate::anchor::client::Client::new(anchor, state.db.clone(), state.sink.clone(), http)
             .await
             .map_err(|e| anyhow::anyhow!("witness client: {e}"))?;
+    client.round().await;
     tokio::spawn(client.run(shutdown));
     Ok(())
 }

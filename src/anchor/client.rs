@@ -95,8 +95,9 @@ impl Client {
         })
     }
 
-    /// Runs rounds until `shutdown` turns true. The first round runs at once: a hub restored
-    /// from a backup learns from its peers what they witnessed before anything else.
+    /// Runs rounds until `shutdown` turns true, the first at once. (`server::serve` runs one
+    /// round before its listeners accept anything: a hub restored from a backup learns from its
+    /// peers what they witnessed before it takes writes.)
     pub async fn run(mut self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
         loop {
             self.round().await;

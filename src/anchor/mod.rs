@@ -161,3 +161,45 @@ pub fn peers_of(config: &Config) -> Result<Vec<Peer>, String> {
     }
     Ok(peers)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(name: &str, vkey: String, witness_vkey: String) -> PeerConfig {
+        PeerConfig {
+            name: name.into(),
+            url: "https://peer.test:8443".into(),
+            vkey,
+            witness_vkey,
+            old_vkeys: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn peers_are_checked_when_configured() {
+        let log = SigningKey::generate("b.test/atna-ledger/sha3-256/v1").unwrap();
+        let wit = SigningKey::generate("b.test/witness").unwrap();
+        let (lv, wv) = (
+            log.vkey().unwrap(),
+            wit.cosigner_verifier().unwrap().to_string(),
+        );
+        let ok = Peer::from_config(&peer("hub-b", lv.clone(), wv.clone())).unwrap();
+        assert_eq!(ok.origin(), "b.test/atna-ledger/sha3-256/v1");
+        // keys of the wrong type are named
+        let err = Peer::from_config(&peer("hub-b", wv.clone(), lv.clone())).unwrap_err();
+        assert!(err.contains("hub-b") && err.contains("vkey"), "{err}");
+        let err = Peer::from_config(&peer("hub b", lv.clone(), wv.clone())).unwrap_err();
+        assert!(err.contains("hub b"), "{err}");
+        let mut bad_url = peer("hub-b", lv.clone(), wv.clone());
+        bad_url.url = "ftp://x".into();
+        assert!(Peer::from_config(&bad_url).is_err());
+        // the same peer twice is refused
+        let config = Config {
+            peers: vec![peer("hub-b", lv.clone(), wv.clone()), peer("hub-c", lv, wv)],
+            ..Config::default()
+        };
+        let err = peers_of(&config).unwrap_err();
+        assert!(err.contains("twice"), "{err}");
+    }
+}
