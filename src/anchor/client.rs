@@ -80,12 +80,13 @@ impl Client {
         sink: AuditSink,
         http: reqwest::Client,
     ) -> Result<Client, String> {
-        let known = db
-            .run(|c| Ok(store::cosigned_sizes(c)?))
+        let (known, alarms) = db
+            .run(|c| Ok((store::cosigned_sizes(c)?, store::alarms(c, 1)?.len())))
             .await
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .collect();
+            .map_err(|e| e.to_string())?;
+        let known = known.into_iter().collect();
+        // alarms raised before a restart still count until an operator deals with them
+        metrics::gauge!("hiehub_anchor_alarm").set(if alarms > 0 { 1.0 } else { 0.0 });
         Ok(Client {
             anchor,
             db,

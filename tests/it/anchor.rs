@@ -481,7 +481,7 @@ fn three_hubs_anchor_every_event_and_refuse_a_rewritten_past() {
         "{out}"
     );
     assert!(!out.contains("checked 0 peer checkpoints"), "{out}");
-    assert!(!out.contains("0 cosigned checkpoints"), "{out}");
+    assert!(!out.contains(", 0 cosigned checkpoints"), "{out}");
 
     // `ledger prove` carries the cosignatures; check-proof verifies them offline
     let seqs = audit_seqs(&hubs[0]);
@@ -720,6 +720,65 @@ fn catch_up_rotation_and_rollback_are_handled() {
         .send()
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+    // bad input gets a clear 4xx and a Security Alert
+    let r = client()
+        .post(hubs[1].url("/ledger/add-checkpoint"))
+        .body("new 5\n\nnot a checkpoint\n")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().unwrap().contains("old <size>"));
+    let stranger = SigningKey::generate("hub-x.test/atna-ledger/sha3-256/v1").unwrap();
+    let note = Checkpoint::new(stranger.name(), 1, [1; 32])
+        .unwrap()
+        .sign(&stranger)
+        .unwrap();
+    let r = client()
+        .post(hubs[1].url("/ledger/add-checkpoint"))
+        .body(format!("old 0\n\n{note}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let refusals = hubs[1].get_json("/api/audit?event_type=LEDGER-WITNESS")["hits"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(refusals >= 3, "{refusals} refusals audited");
+    // a checkpoint with A's name and key id whose signature does not verify: alarm and evidence
+    let good = client()
+        .get(hubs[0].url("/ledger/checkpoint"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let (text, sig) = good.trim_end().rsplit_once(' ').unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut raw = b64.decode(sig).unwrap();
+    *raw.last_mut().unwrap() ^= 1;
+    let forged = format!("{text} {}\n", b64.encode(raw));
+    let r = client()
+        .post(hubs[1].url("/ledger/add-checkpoint"))
+        .body(format!(
+            "old {}\n\n{forged}",
+            witnessed_size(&hubs[1], "hub-a").unwrap()
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let ev = tempfile::tempdir().unwrap();
+    assert_eq!(export_evidence(&hubs[1], "bad_signature", ev.path()), 1);
+    let out = Command::new(bin())
+        .args(["ledger", "check-fork"])
+        .arg(ev.path())
+        .args(["--vkey", &hubs[0].log_vkey])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     wait_all_anchored(&hubs);
 
     // A is restored from a copy of its data directory taken earlier.
