@@ -78,6 +78,24 @@ pub fn advance_witness_state(
     Ok(n == 1)
 }
 
+/// Removes the state of `origin` if it is still (`size`, `root`): undoes a first contact whose
+/// ledger append failed.
+pub fn forget_witness_state(
+    conn: &mut PgConnection,
+    origin: &str,
+    size: u64,
+    root: &Hash,
+) -> Result<bool, diesel::result::Error> {
+    let n = diesel::sql_query(
+        "DELETE FROM witness_state WHERE origin = $1 AND size = $2 AND root = $3",
+    )
+    .bind::<Text, _>(origin)
+    .bind::<BigInt, _>(size as i64)
+    .bind::<Bytea, _>(root.as_slice())
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// One cosignature a peer made of one of this hub's checkpoints.
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
 pub struct CosignatureRow {

@@ -250,11 +250,12 @@ pub async fn add_checkpoint(
         return refused(400, "old size 0 takes no consistency proof");
     }
     if n > stored_size {
-        let (origin2, name, root, note) = (
+        let (origin2, name, root, note, expected_root) = (
             origin.clone(),
             peer.name.clone(),
             *cp.root(),
             req.checkpoint.clone(),
+            stored_root.clone(),
         );
         let swapped = db
             .run(move |c| {
@@ -263,7 +264,7 @@ pub async fn add_checkpoint(
                     &origin2,
                     &name,
                     stored_size,
-                    &stored_root,
+                    &expected_root,
                     n,
                     &root,
                     &note,
@@ -308,6 +309,32 @@ pub async fn add_checkpoint(
         );
         if let Err(e) = sink.record_batch(vec![entry]).await {
             tracing::error!(error = %e, "witnessed checkpoint not appended to the ledger");
+            // Undo the swap (again compare-and-swap, so a later winner is left alone): the stored
+            // state never stays ahead of what this hub's ledger holds.
+            let (origin4, name) = (origin.clone(), peer.name.clone());
+            let (new_root, old_note) = (*cp.root(), stored.as_ref().map(|s| s.note.clone()));
+            let undone = db
+                .run(move |c| {
+                    Ok(
+                        match (&old_note, <[u8; 32]>::try_from(stored_root.as_slice())) {
+                            (Some(note), Ok(old_root)) => store::advance_witness_state(
+                                c,
+                                &origin4,
+                                &name,
+                                n,
+                                &new_root,
+                                stored_size,
+                                &old_root,
+                                note,
+                            )?,
+                            _ => store::forget_witness_state(c, &origin4, n, &new_root)?,
+                        },
+                    )
+                })
+                .await;
+            if !matches!(undone, Ok(true)) {
+                tracing::error!(origin = %origin, "witness state ahead of the ledger: {undone:?}");
+            }
             return refused(
                 503,
                 "the witnessed checkpoint could not be made durable; retry",
