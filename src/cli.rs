@@ -103,6 +103,45 @@ pub enum LedgerCommand {
         /// The payload (audit message) to check against the leaf's payload hash.
         #[arg(long)]
         payload: Option<PathBuf>,
+        /// A peer's witness key (C2SP vkey) to check its cosignature of the checkpoint with
+        /// (repeatable). Without it, the keys inside the proof are used and a warning is printed.
+        #[arg(long)]
+        witness_vkey: Vec<String>,
+    },
+    /// Re-check fork evidence (a file exported from /api/ledger/alarms/{id}/evidence, or a
+    /// directory of them) with public keys only; exit 1 unless every file shows misbehaviour.
+    CheckFork {
+        /// An evidence file (JSON) or a directory of *.json evidence files.
+        evidence: PathBuf,
+        /// The accused log's verifier key, obtained independently (repeatable). Without it, the
+        /// keys inside the evidence are used and a warning is printed.
+        #[arg(long)]
+        vkey: Vec<String>,
+    },
+    /// Check a peer hub from outside, with no database: its signed checkpoint, the cosignatures
+    /// on its latest cosigned checkpoint, consistency with the checkpoint seen last time, alarms.
+    AuditPeer {
+        /// The peer's base URL, e.g. https://hub-b.example.org:8443.
+        url: String,
+        /// The peer's log verifier key (C2SP vkey), obtained independently.
+        #[arg(long)]
+        vkey: Option<String>,
+        /// Witness keys to check the cosignatures with (repeatable).
+        #[arg(long)]
+        witness_vkey: Vec<String>,
+        /// How many cosignatures make the peer's checkpoint anchored.
+        #[arg(long, default_value_t = 1)]
+        quorum: usize,
+        /// A file keeping the peer's checkpoint between runs (consistency is checked against it).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Client certificate and key (PEM) for mutual TLS, and the CA bundle of the peer.
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        ca: Option<PathBuf>,
     },
 }
 
@@ -442,6 +481,60 @@ fn own_vkey(config: &Config) -> anyhow::Result<String> {
     Ok(key.vkey()?)
 }
 
+/// `ledger check-fork`: every evidence file must show misbehaviour with the log's keys.
+fn check_fork(path: &std::path::Path, vkeys: &[String]) -> anyhow::Result<ExitCode> {
+    use crate::ledger::checkpoint::VerifierKey;
+    use crate::ledger::witness::Evidence;
+    let keys = vkeys
+        .iter()
+        .map(|k| VerifierKey::parse(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    if files.is_empty() {
+        println!("FAILED: no evidence files in {}", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    if keys.is_empty() {
+        eprintln!(
+            "warning: no --vkey given; using the keys inside the evidence. Compare them with the log's published key."
+        );
+    }
+    let mut all = true;
+    for f in files {
+        let text = std::fs::read_to_string(&f)?;
+        let outcome = serde_json::from_str::<Evidence>(&text)
+            .map_err(|e| format!("not an evidence file: {e}"))
+            .and_then(|ev| ev.check(&keys).map_err(|e| e.to_string()));
+        match outcome {
+            Ok(c) => println!(
+                "CONFIRMED {}: {}: {}",
+                f.display(),
+                c.kind.as_str(),
+                c.statement
+            ),
+            Err(e) => {
+                all = false;
+                println!("NOT CONFIRMED {}: {e}", f.display());
+            }
+        }
+    }
+    Ok(if all {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
     use crate::ledger::{bundle, checkpoint::VerifierKey, verify};
     match command {
@@ -461,19 +554,34 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                 .iter()
                 .map(|k| VerifierKey::parse(k))
                 .collect::<Result<Vec<_>, _>>()?;
+            let peers = crate::anchor::peers_of(&config).map_err(|e| anyhow::anyhow!(e))?;
             let db = server::open_database(&config)?;
-            let result = (|| -> anyhow::Result<verify::Report> {
-                let mut conn = store::connect(&db.url)?;
-                store::migrate(&mut conn)?;
-                let started = chrono::Utc::now();
-                let report = verify::verify(&db.url, &keys, incremental)?;
-                verify::record(&mut conn, &report, started)?;
-                Ok(report)
-            })();
+            let result =
+                (|| -> anyhow::Result<(verify::Report, crate::anchor::verify::AnchorReport)> {
+                    let mut conn = store::connect(&db.url)?;
+                    store::migrate(&mut conn)?;
+                    let started = chrono::Utc::now();
+                    let mut report = verify::verify(&db.url, &keys, incremental)?;
+                    let anchors = crate::anchor::verify::verify_anchors(&mut conn, &keys, &peers)?;
+                    if report.failure.is_none()
+                        && let Some(f) = &anchors.failure
+                    {
+                        report.failure_message = Some(format!("anchoring: {f}"));
+                    }
+                    verify::record(&mut conn, &report, started)?;
+                    Ok((report, anchors))
+                })();
             db.close();
-            let report = result?;
+            let (report, anchors) = result?;
+            let anchored_ok = anchors.failure.is_none();
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "ledger": report,
+                        "anchoring": anchors,
+                    }))?
+                );
             } else {
                 println!(
                     "checked entries {}..{} ({} entries, {} checkpoints) in {:.2} s ({:.0} entries/s)",
@@ -491,8 +599,18 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                     None => println!("OK: the ledger is intact"),
                     Some(f) => println!("FAILED: {f}"),
                 }
+                println!(
+                    "checked {} peer checkpoints, {} cosigned checkpoints ({} cosignatures)",
+                    anchors.peer_checkpoints_checked,
+                    anchors.cosignature_entries_checked,
+                    anchors.cosignatures_checked
+                );
+                match &anchors.failure {
+                    None => println!("OK: the stored peer checkpoints and cosignatures hold"),
+                    Some(f) => println!("FAILED: anchoring: {f}"),
+                }
             }
-            Ok(if report.ok() {
+            Ok(if report.ok() && anchored_ok {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -501,18 +619,48 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
         LedgerCommand::Prove { common, seq } => {
             let config = load(&common, None)?;
             let vkey = own_vkey(&config)?;
+            let witnesses = crate::anchor::peers_of(&config)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .iter()
+                .map(|p| p.witness_key.to_string())
+                .collect();
             let db = server::open_database(&config)?;
             let result = store::connect(&db.url)
                 .map_err(anyhow::Error::from)
-                .and_then(|mut c| Ok(bundle::prove(&mut c, seq, &vkey)?));
+                .and_then(|mut c| {
+                    Ok(crate::anchor::status::prove_anchored(
+                        &mut c, seq, &vkey, witnesses,
+                    )?)
+                });
             db.close();
             println!("{}", serde_json::to_string_pretty(&result?)?);
             Ok(ExitCode::SUCCESS)
         }
+        LedgerCommand::CheckFork { evidence, vkey } => check_fork(&evidence, &vkey),
+        LedgerCommand::AuditPeer {
+            url,
+            vkey,
+            witness_vkey,
+            quorum,
+            state,
+            cert,
+            key,
+            ca,
+        } => crate::anchor::audit_peer::run(&crate::anchor::audit_peer::Options {
+            url,
+            vkey,
+            witness_vkeys: witness_vkey,
+            quorum,
+            state,
+            cert,
+            key,
+            ca,
+        }),
         LedgerCommand::CheckProof {
             file,
             vkey,
             payload,
+            witness_vkey,
         } => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
@@ -543,6 +691,37 @@ fn ledger(command: LedgerCommand) -> anyhow::Result<ExitCode> {
                     );
                     if c.payload_checked {
                         println!("OK: the payload matches the leaf");
+                    }
+                    let witnesses = if witness_vkey.is_empty() && !b.witnesses.is_empty() {
+                        eprintln!(
+                            "warning: no --witness-vkey given; using the witness keys inside the proof"
+                        );
+                        b.witnesses.clone()
+                    } else {
+                        witness_vkey
+                    };
+                    for w in &witnesses {
+                        let key = VerifierKey::parse(w)?;
+                        match crate::ledger::checkpoint::verify_note(
+                            &b.checkpoint,
+                            std::slice::from_ref(&key),
+                        ) {
+                            Ok(v) => {
+                                let ts = v.signatures.iter().find_map(|s| s.timestamp);
+                                let when = ts
+                                    .and_then(|t| chrono::DateTime::from_timestamp(t as i64, 0))
+                                    .map(|t| t.to_rfc3339())
+                                    .unwrap_or_default();
+                                println!("OK: cosigned by witness {} at {when}", key.name());
+                            }
+                            Err(e) => {
+                                println!(
+                                    "FAILED: no valid cosignature by witness {}: {e}",
+                                    key.name()
+                                );
+                                return Ok(ExitCode::FAILURE);
+                            }
+                        }
                     }
                     Ok(ExitCode::SUCCESS)
                 }

@@ -38,6 +38,30 @@ pub struct Config {
     pub workers: u32,
     pub log_format: String,
     pub log_level: String,
+    /// Cross-anchoring (issue #8): the peer hubs this hub witnesses and asks to witness it.
+    pub peers: Vec<PeerConfig>,
+    pub witness_interval_secs: u32,
+    pub anchor_quorum: u32,
+    pub witness_name: String,
+    pub peer_tls_cert_file: String,
+    pub peer_tls_key_file: String,
+}
+
+/// One `[[peers]]` table: a peer hub this hub witnesses and pushes its checkpoints to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// A short name for logs, metrics and pages, e.g. `hub-b`.
+    pub name: String,
+    /// Base URL of the peer (HTTPS with mutual TLS), e.g. `https://hub-b.example.org:8443`.
+    pub url: String,
+    /// The peer's checkpoint (log) verifier key, a C2SP vkey (its `/ledger/vkey`).
+    pub vkey: String,
+    /// The peer's witness (cosignature) verifier key, a C2SP vkey (its `/ledger/witness-vkey`).
+    pub witness_vkey: String,
+    /// Log keys the peer used before a rotation: still accepted for checkpoints already stored.
+    #[serde(default)]
+    pub old_vkeys: Vec<String>,
 }
 
 impl Default for Config {
@@ -67,6 +91,12 @@ impl Default for Config {
             workers: 0,
             log_format: "text".into(),
             log_level: "info".into(),
+            peers: Vec::new(),
+            witness_interval_secs: 10,
+            anchor_quorum: 1,
+            witness_name: String::new(),
+            peer_tls_cert_file: String::new(),
+            peer_tls_key_file: String::new(),
         }
     }
 }
@@ -159,6 +189,30 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "log_level",
         "Log filter (tracing EnvFilter syntax, e.g. info or hiehub=debug). RUST_LOG overrides it.",
+    ),
+    (
+        "peers",
+        "Peer hubs for cross-anchoring, as [[peers]] tables: name, url (HTTPS, mutual TLS), vkey (the peer's checkpoint key, C2SP vkey), witness_vkey (its cosignature key), old_vkeys (keys before a rotation, for stored checkpoints). Empty: no witnessing.",
+    ),
+    (
+        "witness_interval_secs",
+        "Push this hub's latest checkpoint (with a consistency proof) to every peer this often.",
+    ),
+    (
+        "anchor_quorum",
+        "k: an entry is anchored once a checkpoint covering it is cosigned by at least this many peers.",
+    ),
+    (
+        "witness_name",
+        "Key name of this hub's witness cosignatures (C2SP tlog-cosignature). Empty: <first part of the origin>/witness. The witness key is <data_dir>/ledger/witness-key.pem, generated on first start.",
+    ),
+    (
+        "peer_tls_cert_file",
+        "Client certificate (PEM) this hub presents to peers. Empty in dev mode: <data_dir>/certs/client.pem. Peers' server certificates are checked against tls_client_ca_file.",
+    ),
+    (
+        "peer_tls_key_file",
+        "Private key (PEM) of peer_tls_cert_file. Empty in dev mode: <data_dir>/certs/client.key.",
     ),
 ];
 
@@ -257,6 +311,7 @@ impl Config {
                 self.log_format
             )));
         }
+        crate::anchor::peers_of(self).map_err(|e| ConfigError::Invalid(format!("peers: {e}")))?;
         if self.db_pool_size == 0 {
             return Err(ConfigError::Invalid(
                 "db_pool_size must be at least 1".into(),
@@ -345,6 +400,21 @@ impl Config {
                 )),
             },
         }
+    }
+
+    /// The witness's Ed25519 cosigning key (separate from the log key; generated on first start).
+    pub fn witness_key_path(&self) -> PathBuf {
+        self.data_dir.join("ledger").join("witness-key.pem")
+    }
+
+    /// The key name of this hub's cosignatures: configured, or derived from the origin.
+    pub fn witness_key_name(&self) -> String {
+        if !self.witness_name.is_empty() {
+            return self.witness_name.clone();
+        }
+        let origin = self.origin();
+        let host = origin.split('/').next().unwrap_or("hiehub");
+        format!("{host}/witness")
     }
 
     pub fn certs_dir(&self) -> PathBuf {

@@ -4,6 +4,7 @@
 
 pub mod audit;
 
+pub mod anchor;
 pub mod cli;
 pub mod config;
 pub mod diagnostics;

@@ -141,10 +141,15 @@ fn run(
             domain,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+        let anchor = web::Data::new(
+            crate::anchor::Anchor::from_config(config).map_err(|e| anyhow::anyhow!(e))?,
+        );
         let app_state = state.clone();
+        let app_anchor = anchor.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(app_anchor.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .wrap(middleware::from_fn(crate::web::request_id))
                 .configure(routes::configure)
@@ -163,6 +168,17 @@ fn run(
         }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+        if !anchor.peers.is_empty() {
+            // Before anything is accepted: a hub restored from a backup learns from its peers
+            // that they witnessed more of its ledger than it has (alarm).
+            start_witness_client(
+                config,
+                anchor.clone().into_inner(),
+                &state,
+                shutdown_rx.clone(),
+            )
+            .await?;
+        }
         let listeners = start_syslog(config, &sink, shutdown_rx).await?;
         let addrs = server.addrs_with_scheme();
         for (addr, scheme) in &addrs {
@@ -186,6 +202,35 @@ fn run(
         }
         anyhow::Ok(())
     })
+}
+
+/// The cross-anchoring client task (pushes this hub's checkpoints to its peers).
+async fn start_witness_client(
+    config: &Config,
+    anchor: Arc<crate::anchor::Anchor>,
+    state: &web::Data<AppState>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let pki = DevPki::new(&config.certs_dir());
+    let pick = |set: &str, dev: std::path::PathBuf| {
+        if set.is_empty() {
+            dev
+        } else {
+            std::path::PathBuf::from(set)
+        }
+    };
+    let cert = pick(&config.peer_tls_cert_file, pki.client_cert());
+    let key = pick(&config.peer_tls_key_file, pki.client_key());
+    let (_, _, ca) = tls_files(config);
+    let http = crate::anchor::client::http_client(&cert, &key, &ca)
+        .map_err(|e| anyhow::anyhow!("peer TLS client: {e}"))?;
+    let mut client =
+        crate::anchor::client::Client::new(anchor, state.db.clone(), state.sink.clone(), http)
+            .await
+            .map_err(|e| anyhow::anyhow!("witness client: {e}"))?;
+    client.round().await;
+    tokio::spawn(client.run(shutdown));
+    Ok(())
 }
 
 /// Counts and audits refused client certificates (Security Alert, Node Authentication).

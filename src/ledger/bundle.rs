@@ -31,6 +31,11 @@ pub struct InclusionBundle {
     /// The hub's verifier key as published at `/ledger/checkpoint` (informative: an auditor checks
     /// the note with the key they obtained independently, `check-proof --vkey`).
     pub vkey: String,
+    /// Witness keys (C2SP vkeys, type 0x04) of the peers whose cosignature lines follow the hub's
+    /// signature in `checkpoint` (informative, like `vkey`; empty when the checkpoint is not
+    /// cosigned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -159,6 +164,33 @@ pub fn prove(
         proof: proof.iter().map(hex::encode).collect(),
         checkpoint: cp.note,
         vkey: vkey.to_owned(),
+        witnesses: Vec::new(),
+    })
+}
+
+/// Builds the bundle for entry `seq` against the stored checkpoint of `size`.
+pub fn prove_at(
+    conn: &mut diesel::PgConnection,
+    seq: u64,
+    size: u64,
+    vkey: &str,
+) -> Result<InclusionBundle, ProveError> {
+    let cp = super::db::checkpoint_at(conn, size)?.ok_or(ProveError::NoCheckpoint)?;
+    if seq >= cp.size {
+        return Err(ProveError::NotCovered { seq, size: cp.size });
+    }
+    let entry = super::db::entry(conn, seq)?;
+    let proof = super::db::inclusion_proof(conn, seq, cp.size)?;
+    Ok(InclusionBundle {
+        format: FORMAT.into(),
+        seq,
+        leaf: hex::encode(&entry.leaf),
+        leaf_hash: hex::encode(&entry.leaf_hash),
+        tree_size: cp.size,
+        proof: proof.iter().map(hex::encode).collect(),
+        checkpoint: cp.note,
+        vkey: vkey.to_owned(),
+        witnesses: Vec::new(),
     })
 }
 

@@ -20,6 +20,7 @@ pub mod hash;
 pub mod leaf;
 pub mod merkle;
 pub mod verify;
+pub mod witness;
 
 #[cfg(test)]
 mod vectors;

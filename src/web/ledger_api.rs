@@ -8,6 +8,10 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
+use super::anchor_api::{
+    add_checkpoint, alarms, anchoring as status, anchors, cosigned_checkpoint as cosigned,
+    evidence, witness_vkey,
+};
 use crate::audit::{self, AuditEvent, Code, Outcome, Transport};
 use crate::ledger::{bundle, checkpoint::VerifierKey, db, verify};
 use crate::store::StoreError;
@@ -24,6 +28,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/ledger/verify", web::post().to(run_verify))
         .route("/api/ledger/verifications", web::get().to(verifications))
         .route("/api/audit", web::get().to(search))
+        .route("/ledger/add-checkpoint", web::post().to(add_checkpoint))
+        .route("/ledger/witness-vkey", web::get().to(witness_vkey))
+        .route("/ledger/cosigned-checkpoint", web::get().to(cosigned))
+        .route("/api/ledger/entries/{seq}/anchoring", web::get().to(status))
+        .route("/api/ledger/anchors", web::get().to(anchors))
+        .route("/api/ledger/alarms", web::get().to(alarms))
+        .route("/api/ledger/alarms/{id}/evidence", web::get().to(evidence))
         .route("/api/openapi.json", web::get().to(openapi));
 }
 

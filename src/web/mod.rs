@@ -2,6 +2,7 @@
 //!
 //! Invariant: every route is bound here, so DESIGN.md's network table can be checked in one place.
 
+pub mod anchor_api;
 pub mod inspector;
 pub mod ledger_api;
 pub mod soap_endpoint;

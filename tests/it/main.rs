@@ -1,5 +1,6 @@
 //! The one integration-test binary: real server processes, real PostgreSQL, real sockets.
 
+mod anchor;
 mod harness;
 mod inspector;
 mod ledger;

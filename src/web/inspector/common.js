@@ -195,3 +195,31 @@ export function indentXml(text) {
   }
   return (head ? `${head}\n` : '') + out.join('\n');
 }
+
+/**
+ * The anchoring alarm banner on every inspector page: when another hub's ledger (or this one's)
+ * was caught forking, rolling back or with a bad signature or proof (`/api/ledger/alarms`), a red
+ * banner at the top of the page says so, newest first, until an operator deals with it.
+ */
+async function anchorBanner() {
+  const main = document.querySelector('main');
+  if (!main) return;
+  let alarms;
+  try {
+    ({ body: alarms } = await api('/api/ledger/alarms'));
+  } catch {
+    return; // the page's own requests report an unreachable server
+  }
+  if (!Array.isArray(alarms) || !alarms.length) return;
+  const list = el('ul', {});
+  for (const a of alarms.slice(0, 5)) {
+    append(list, el('li', {}, `${utc(a.detected_at)} · ${a.kind} · peer ${a.peer}: ${a.detail}`,
+      a.evidence ? ' ' : '', a.evidence ? el('a', { href: `/api/ledger/alarms/${a.id}/evidence` }, 'evidence') : ''));
+  }
+  const banner = el('div', { id: 'anchor-alarm', class: 'banner bad', role: 'alert' },
+    el('strong', {}, `Anchoring alarm: ${alarms.length} alarm${alarms.length === 1 ? '' : 's'} — a ledger in the region does not extend what was witnessed. Re-check the evidence with hiehub ledger check-fork.`),
+    list);
+  main.prepend(banner);
+}
+
+anchorBanner();

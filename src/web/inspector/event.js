@@ -175,6 +175,27 @@ function render(d) {
   renderRaw(d);
 }
 
+async function renderAnchoring() {
+  try {
+    const { body: a } = await api(`/api/ledger/entries/${seq}/anchoring`);
+    fillDl($('anchoring'), [
+      ['Anchored', a.anchored ? `yes (${a.cosigners.length} of k = ${a.quorum}, ${a.peers} peers)` : `no (${a.cosigners.length} of k = ${a.quorum}, ${a.peers} peers)`],
+      ['Covering checkpoint', a.covering_checkpoint ? `size ${a.covering_checkpoint.size}, root ${a.covering_checkpoint.root}` : 'none signed yet'],
+    ]);
+    if (a.anchored) $('badges').append(badge('Anchored', 'ok'));
+    const body = $('cosigners').querySelector('tbody');
+    body.replaceChildren();
+    for (const c of a.cosigners) {
+      body.append(el('tr', {}, el('td', {}, c.peer), el('td', {}, String(c.size)), el('td', { class: 'mono' }, c.key_name),
+        el('td', {}, c.cosigned_at ? timeEl(c.cosigned_at) : '—'),
+        el('td', {}, el('a', { href: `event.html?seq=${c.ledger_seq}` }, String(c.ledger_seq)))));
+    }
+    $('cosigners').hidden = !a.cosigners.length;
+  } catch (e) {
+    showError($('anchoring-error'), e);
+  }
+}
+
 function save(text, name) {
   const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
   const a = el('a', { href: url, download: name, hidden: true });
@@ -246,6 +267,7 @@ async function main() {
     const { body } = await api(`/api/ledger/entries/${seq}`);
     render(body);
     $('content').hidden = false;
+    await renderAnchoring();
   } catch (e) {
     showError($('error'), e);
   } finally {
