@@ -38,6 +38,12 @@ pub struct Config {
     pub workers: u32,
     pub log_format: String,
     pub log_level: String,
+    /// MPI (issue 5): the assigning authority of the enterprise ids hiehub assigns.
+    pub mpi_enterprise_authority: String,
+    pub mpi_probabilistic: bool,
+    pub mpi_link_upper: u32,
+    pub mpi_link_lower: u32,
+    pub pix_consumers: String,
 }
 
 impl Default for Config {
@@ -67,6 +73,11 @@ impl Default for Config {
             workers: 0,
             log_format: "text".into(),
             log_level: "info".into(),
+            mpi_enterprise_authority: "2.25.178311688111297260283467408422902523674".into(),
+            mpi_probabilistic: true,
+            mpi_link_upper: 92,
+            mpi_link_lower: 75,
+            pix_consumers: String::new(),
         }
     }
 }
@@ -159,6 +170,26 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "log_level",
         "Log filter (tracing EnvFilter syntax, e.g. info or hiehub=debug). RUST_LOG overrides it.",
+    ),
+    (
+        "mpi_enterprise_authority",
+        "MPI: the assigning-authority OID of the enterprise (regional) patient ids hiehub assigns; also its HL7v3 device id. Ids of this authority are never accepted in a feed.",
+    ),
+    (
+        "mpi_probabilistic",
+        "MPI: link new records to persons on demographics (name incl. Hangul/romanised, birth date, gender, phone, address) when no identifier is shared.",
+    ),
+    (
+        "mpi_link_upper",
+        "MPI: score (percent) at or above which a new record is linked to the best candidate person.",
+    ),
+    (
+        "mpi_link_lower",
+        "MPI: score (percent) at or above which (and below mpi_link_upper) a new record gets a new person and a review-queue entry.",
+    ),
+    (
+        "pix_consumers",
+        "ITI-46: comma-separated endpoint URLs (http://host:port/path) of PIX Consumers notified when a cross-reference changes.",
     ),
 ];
 

@@ -155,6 +155,11 @@ fn run(
             server = server.bind_openssl(addr, acceptor)?;
         }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
+        crate::mpi::iti46::spawn(
+            state.db.clone(),
+            sink.clone(),
+            std::sync::Arc::new(crate::mpi::Settings::from_config(config)),
+        );
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         let listeners = start_syslog(config, &sink, shutdown_rx).await?;
         let addrs = server.addrs_with_scheme();

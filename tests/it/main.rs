@@ -3,6 +3,7 @@
 mod harness;
 mod inspector;
 mod ledger;
+mod mpi;
 mod schemas;
 mod server;
 mod soap;
