@@ -53,6 +53,7 @@ CREATE INDEX mpi_records_person ON mpi_records (person_id);
 CREATE INDEX mpi_records_merged_into ON mpi_records (merged_into);
 CREATE INDEX mpi_records_family_birth ON mpi_records (family_norm, birth_date);
 CREATE INDEX mpi_records_family_alt_birth ON mpi_records (family_alt, birth_date);
+CREATE INDEX mpi_records_full_norm ON mpi_records (full_norm);
 CREATE INDEX mpi_records_family_trgm ON mpi_records USING GIN (family_norm gin_trgm_ops);
 CREATE INDEX mpi_records_full_trgm ON mpi_records USING GIN (full_norm gin_trgm_ops);
 CREATE INDEX mpi_records_full_alt_trgm ON mpi_records USING GIN (full_alt gin_trgm_ops);

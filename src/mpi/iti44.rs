@@ -386,11 +386,12 @@ fn merge(
                 ));
             }
         };
-        let moved = store::move_documents(conn, &old_id, survivor_id)?;
-        store::insert_merge(conn, &old_id, survivor_id, moved)?;
-        store::unregister_patient(conn, &old_id)?;
-        store::mark_merged(conn, old.id, surv.id, surv.person_id)?;
-        store::merge_persons(conn, old.person_id, surv.person_id, &s.enterprise_root)?;
+        store::merge_record(
+            conn,
+            (&old_id, &old),
+            (survivor_id, &surv),
+            &s.enterprise_root,
+        )?;
         applied.touched.push(old_id);
     }
     if !applied.changed_persons.contains(&surv.person_id) {

@@ -14,6 +14,7 @@
 //! Invariant: one feed = one PostgreSQL transaction, covering the MPI tables, the XDS registry's
 //! `patients` rows, the moved registry documents of a merge and the ITI-46 outbox rows.
 
+pub mod admin;
 pub mod iti44;
 pub mod iti45;
 pub mod iti46;

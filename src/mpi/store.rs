@@ -449,6 +449,23 @@ pub fn merge_persons(
     Ok(())
 }
 
+/// Merges record `old` into record `surv`: the registry's objects of `old` move to `surv`, the
+/// merge is recorded, `old` leaves the registry's known patients and is marked merged, and
+/// `old`'s person (everything linked to it) joins `surv`'s person.
+pub fn merge_record(
+    conn: &mut PgConnection,
+    (old_id, old): (&PatientIdentifier, &RecordRef),
+    (surv_id, surv): (&PatientIdentifier, &RecordRef),
+    enterprise_root: &str,
+) -> Result<usize> {
+    let moved = move_documents(conn, old_id, surv_id)?;
+    insert_merge(conn, old_id, surv_id, moved)?;
+    unregister_patient(conn, old_id)?;
+    mark_merged(conn, old.id, surv.id, surv.person_id)?;
+    merge_persons(conn, old.person_id, surv.person_id, enterprise_root)?;
+    Ok(moved)
+}
+
 /// Queues a probabilistic link for review.
 pub fn insert_review(
     conn: &mut PgConnection,

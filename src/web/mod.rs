@@ -4,6 +4,7 @@
 
 pub mod inspector;
 pub mod ledger_api;
+pub mod patients_api;
 pub mod soap_endpoint;
 
 use actix_web::dev::Extensions;
@@ -84,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     ledger_api::configure(cfg);
     inspector::configure(cfg);
+    patients_api::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));

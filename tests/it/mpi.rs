@@ -1301,3 +1301,178 @@ fn zeep_feeds_and_queries_through_the_served_wsdls() {
     assert_eq!(audit_of(&server, "ITI-44").len(), 1);
     assert_eq!(audit_of(&server, "ITI-47").len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Admin API
+// ---------------------------------------------------------------------------------------------
+
+fn api(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let c = client();
+    let req = match method {
+        "GET" => c.get(server.url(path)),
+        _ => c.post(server.url(path)).json(&body.unwrap_or_default()),
+    };
+    let resp = req.send().unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn admin_api_reviews_links_unlinks_and_merges_with_audit() {
+    let server = Server::start();
+    // Same name, birth dates one digit apart: scored between the thresholds → review queue.
+    add(
+        &server,
+        &patient(H1, "R1", ("한", "복남"), None, "19600101", "M"),
+    );
+    add(
+        &server,
+        &patient(H2, "R2", ("한", "복남"), None, "19600107", "M"),
+    );
+    assert_eq!(
+        pix(&server, H1, "R1", &[H2]).query_response.as_deref(),
+        Some("NF")
+    );
+
+    let (status, queue) = api(&server, "GET", "/api/patients/review", None);
+    assert_eq!(status, 200, "{queue}");
+    let items = queue.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{queue}");
+    assert_eq!(items[0]["record_extension"], "R2");
+    let score = items[0]["score"].as_f64().unwrap();
+    assert!((0.75..0.92).contains(&score), "{score}");
+    let id = items[0]["id"].as_i64().unwrap();
+
+    let (status, decided) = api(
+        &server,
+        "POST",
+        &format!("/api/patients/review/{id}"),
+        Some(serde_json::json!({"decision": "link"})),
+    );
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "linked");
+    assert!(pix(&server, H1, "R1", &[H2]).has_id(0, H2, "R2"));
+    let (status, again) = api(
+        &server,
+        "POST",
+        &format!("/api/patients/review/{id}"),
+        Some(serde_json::json!({"decision": "dismiss"})),
+    );
+    assert_eq!(status, 422, "{again}");
+    assert!(again["error"].as_str().unwrap().contains("already decided"));
+
+    // Unlink: R2 gets its own person.
+    let (status, person) = api(
+        &server,
+        "POST",
+        "/api/patients/unlink",
+        Some(serde_json::json!({"record": {"root": H2, "extension": "R2"}})),
+    );
+    assert_eq!(status, 200, "{person}");
+    let r2_person = person["enterprise_id"]["extension"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        pix(&server, H1, "R1", &[H2]).query_response.as_deref(),
+        Some("NF")
+    );
+
+    // Link it back by R1's enterprise id.
+    let r1 = pix(&server, H1, "R1", &[ENTERPRISE]);
+    let r1_person = r1.ids_of(0)[0].1.clone();
+    assert_ne!(r1_person, r2_person);
+    let (status, person) = api(
+        &server,
+        "POST",
+        "/api/patients/link",
+        Some(
+            serde_json::json!({"record": {"root": H2, "extension": "R2"}, "enterprise_id": r1_person}),
+        ),
+    );
+    assert_eq!(status, 200, "{person}");
+    assert_eq!(person["records"].as_array().unwrap().len(), 2, "{person}");
+    let (status, got) = api(&server, "GET", &format!("/api/patients/{r1_person}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(got["records"].as_array().unwrap().len(), 2);
+
+    // Merge within H1.
+    add(
+        &server,
+        &patient(H1, "R1-DUP", ("한", "복남"), None, "19600101", "M"),
+    );
+    let (status, merged) = api(
+        &server,
+        "POST",
+        "/api/patients/merge",
+        Some(
+            serde_json::json!({"survivor": {"root": H1, "extension": "R1"}, "obsolete": {"root": H1, "extension": "R1-DUP"}}),
+        ),
+    );
+    assert_eq!(status, 200, "{merged}");
+    assert_eq!(merged["documents_moved"], 0);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) AS n FROM patients WHERE patient_id = 'R1-DUP'"
+        ),
+        0
+    );
+    // Errors name the problem.
+    let (status, e) = api(
+        &server,
+        "POST",
+        "/api/patients/merge",
+        Some(
+            serde_json::json!({"survivor": {"root": H1, "extension": "R1"}, "obsolete": {"root": H2, "extension": "R2"}}),
+        ),
+    );
+    assert_eq!(status, 422, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("different domains"));
+    let (status, e) = api(
+        &server,
+        "POST",
+        "/api/patients/link",
+        Some(
+            serde_json::json!({"record": {"root": H1, "extension": "NOBODY"}, "enterprise_id": r1_person}),
+        ),
+    );
+    assert_eq!(status, 404, "{e}");
+    let (status, list) = api(
+        &server,
+        "GET",
+        "/api/patients?family=Han&birth_date=19600101",
+        None,
+    );
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+
+    let mut conn = connect(server.db_url.as_deref().unwrap());
+    #[derive(QueryableByName)]
+    struct Ev {
+        #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+        event_types: Vec<String>,
+    }
+    let types: Vec<String> = diesel::sql_query("SELECT event_types FROM audit_events ORDER BY seq")
+        .load::<Ev>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .flat_map(|e| e.event_types)
+        .collect();
+    for t in [
+        "MPI-REVIEW",
+        "MPI-REVIEW-DECIDE",
+        "MPI-UNLINK",
+        "MPI-LINK",
+        "MPI-READ",
+        "MPI-MERGE",
+        "MPI-LIST",
+    ] {
+        assert!(types.iter().any(|x| x == t), "{t} audited: {types:?}");
+    }
+}
