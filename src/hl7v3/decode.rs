@@ -178,7 +178,7 @@ fn patient_ii(e: &Element, path: &str) -> Result<Ii> {
     Ok(id)
 }
 
-fn header(root: &Element, path: &str) -> Header {
+fn header(root: &Element) -> Header {
     let device_root = |name: &str| {
         root.child(NS, name)
             .and_then(|r| r.child(NS, "device"))
@@ -186,7 +186,6 @@ fn header(root: &Element, path: &str) -> Header {
             .and_then(|i| i.attr("root"))
             .map(str::to_owned)
     };
-    let _ = path;
     Header {
         id: root
             .child(NS, "id")
@@ -203,7 +202,7 @@ fn header(root: &Element, path: &str) -> Header {
 
 /// The header of any message that has one, for answering a request that failed to decode.
 pub fn header_lenient(root: &Element) -> Header {
-    header(root, "")
+    header(root)
 }
 
 fn wrapper<'a>(
@@ -223,7 +222,7 @@ fn wrapper<'a>(
         ));
     }
     check_sequence(root, &path, slots)?;
-    let h = header(root, &path);
+    let h = header(root);
     if h.id.is_none() {
         return Err(CodecError::new(
             format!("{path}/id"),

@@ -98,7 +98,7 @@ pub fn spawn(db: Db, sink: AuditSink, settings: Arc<Settings>) {
     }
     tokio::spawn(async move {
         loop {
-            if let Err(e) = round(&db, &sink, &settings).await {
+            if let Err(e) = round(&db, &sink).await {
                 tracing::warn!(error = %e, "ITI-46 outbox round failed");
             }
             tokio::time::sleep(POLL).await;
@@ -106,7 +106,7 @@ pub fn spawn(db: Db, sink: AuditSink, settings: Arc<Settings>) {
     });
 }
 
-async fn round(db: &Db, sink: &AuditSink, s: &Settings) -> Result<(), StoreError> {
+async fn round(db: &Db, sink: &AuditSink) -> Result<(), StoreError> {
     let pending = db.run(due).await?;
     for p in pending {
         let result = send(&p.consumer, &p.body_xml).await;
@@ -132,7 +132,6 @@ async fn round(db: &Db, sink: &AuditSink, s: &Settings) -> Result<(), StoreError
                 .participant_objects
                 .push(ParticipantObject::patient(cx.clone()));
         }
-        let _ = s;
         if let Err(e) = sink.record(event).await {
             // Without an audit record the row stays pending and is sent again later.
             tracing::error!(error = %e, "ITI-46 send not audited; will retry");

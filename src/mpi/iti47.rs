@@ -61,8 +61,7 @@ fn name_query(q: &PdqQuery) -> Option<NameQuery> {
 }
 
 /// How well a record's name agrees with the query, 0..=1.
-fn name_agreement(nq: &NameQuery, r: &RecordRow, keys: &super::NameKeys) -> f64 {
-    let _ = r;
+fn name_agreement(nq: &NameQuery, keys: &super::NameKeys) -> f64 {
     let best = |q: &str, a: &Option<String>, b: &Option<String>| -> f64 {
         [a, b]
             .iter()
@@ -238,7 +237,7 @@ fn rank(q: &PdqQuery, nq: Option<&NameQuery>, rows: &[RecordRow]) -> Vec<Ranked>
         let keys = r.demographics().keys();
         let (name, weight) = match nq {
             Some(nq) => {
-                let s = name_agreement(nq, r, &keys);
+                let s = name_agreement(nq, &keys);
                 if s < NAME_CUTOFF {
                     continue;
                 }

@@ -21,6 +21,7 @@ pub mod iti46;
 pub mod iti47;
 pub mod link;
 pub mod names;
+pub mod seed;
 pub mod store;
 pub mod wire;
 
