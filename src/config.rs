@@ -44,6 +44,7 @@ pub struct Config {
     pub mpi_link_upper: u32,
     pub mpi_link_lower: u32,
     pub pix_consumers: String,
+    pub mpi_national_id_roots: String,
 }
 
 impl Default for Config {
@@ -78,6 +79,7 @@ impl Default for Config {
             mpi_link_upper: 92,
             mpi_link_lower: 75,
             pix_consumers: String::new(),
+            mpi_national_id_roots: crate::mpi::national_id::DEFAULT_ROOTS.into(),
         }
     }
 }
@@ -190,6 +192,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "pix_consumers",
         "ITI-46: comma-separated endpoint URLs (http://host:port/path) of PIX Consumers notified when a cross-reference changes.",
+    ),
+    (
+        "mpi_national_id_roots",
+        "MPI: comma-separated roots of national identifiers (Korean RRN 1.2.410.100.100.10.1): accepted only as asOtherIDs, stored sealed (AES-256-GCM) with a keyed-hash index, shown masked, never patient ids.",
     ),
 ];
 

@@ -192,7 +192,11 @@ pub async fn handle(ctx: &Context, body: &Element, interaction: &'static str) ->
 }
 
 fn unknown_domain(ctx: &Context, root: &str, location: String) -> AckDetail {
-    let why = if root == ctx.settings.enterprise_root {
+    let why = if ctx.settings.is_national_root(root) {
+        format!(
+            "{root} is a national identifier: it is not a patient id; send it as asOtherIDs of the patient"
+        )
+    } else if root == ctx.settings.enterprise_root {
         format!(
             "{root} is hiehub's enterprise id authority; its ids are assigned by hiehub, not fed"
         )
@@ -253,16 +257,34 @@ fn add(
         }
         existing.push(rec);
     }
-    // Deterministic: a shared identifier (own ids first, then asOtherIDs).
+    // Deterministic: a shared identifier (own ids first, then asOtherIDs: national ids by
+    // their keyed hash, enterprise ids, other local ids).
+    let others: Vec<PatientIdentifier> = r
+        .person
+        .other_ids
+        .iter()
+        .filter_map(wire::identifier)
+        .collect();
+    let national = s.seal_national(&others);
+    if national.is_none() && others.iter().any(|o| s.is_national_root(&o.root)) {
+        return Err(FeedError::Store(StoreError::Pool(
+            "the national identifier key is unavailable".into(),
+        )));
+    }
     let mut person = existing.iter().flatten().map(|r| r.person_id).next();
+    if person.is_none()
+        && let Some(n) = &national
+    {
+        person = store::person_by_national_id(conn, &n.hmac)?;
+    }
     if person.is_none() {
-        for other in r.person.other_ids.iter().filter_map(wire::identifier) {
+        for other in others.iter().filter(|o| !s.is_national_root(&o.root)) {
             if other.root == s.enterprise_root {
                 if let Some(p) = store::person_by_enterprise_id(conn, &other.extension)? {
                     person = Some(p);
                     break;
                 }
-            } else if let Some(rec) = store::resolve_record(conn, &other)? {
+            } else if let Some(rec) = store::resolve_record(conn, other)? {
                 person = Some(rec.person_id);
                 break;
             }
@@ -286,15 +308,22 @@ fn add(
         }
     };
     for (id, rec) in ids.iter().zip(&existing) {
-        match rec {
-            Some(rec) => store::update_demographics(conn, rec.id, &demo)?,
+        let rid = match rec {
+            Some(rec) => {
+                store::update_demographics(conn, rec.id, &demo)?;
+                rec.id
+            }
             None => {
                 let rid = store::insert_record(conn, person_id, id, &demo, source)?;
                 changed = true;
                 if let Some((candidate, score)) = review {
                     store::insert_review(conn, rid, candidate, score)?;
                 }
+                rid
             }
+        };
+        if let Some(n) = &national {
+            store::set_national_id(conn, rid, n)?;
         }
     }
     Ok(Applied {

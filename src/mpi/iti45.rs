@@ -91,7 +91,16 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
     let result = ctx
         .db
         .run(move |conn| {
-            if !domain_known(conn, &enterprise_root, declared_patient, &lookup.root)? {
+            // The id first: when it is known, so is its domain (one query on the common path).
+            // A merged-away record already belongs to its survivor's person.
+            let person = if lookup.root == enterprise_root {
+                store::person_by_enterprise_id(conn, &lookup.extension)?
+            } else {
+                store::find_record_plain(conn, &lookup)?.map(|r| r.person_id)
+            };
+            if person.is_none()
+                && !domain_known(conn, &enterprise_root, declared_patient, &lookup.root)?
+            {
                 return Ok(Outcome45::UnknownDomain(AckDetail {
                     code: Some(super::iti44::UNKNOWN_KEY.into()),
                     text: format!(
@@ -112,16 +121,14 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
                     }));
                 }
             }
-            let person = if lookup.root == enterprise_root {
-                store::person_by_enterprise_id(conn, &lookup.extension)?
-            } else {
-                store::resolve_record(conn, &lookup)?.map(|r| r.person_id)
-            };
             let Some(person) = person else {
                 return Ok(Outcome45::NotFound);
             };
             let records = store::person_records(conn, person)?;
-            let mut ids = store::person_identifiers(conn, person, &enterprise_root)?;
+            let mut ids: Vec<PatientIdentifier> = records.iter().map(|r| r.identifier()).collect();
+            if let Some(e) = store::enterprise_id(conn, person)? {
+                ids.push(PatientIdentifier::new(enterprise_root.clone(), e));
+            }
             ids.retain(|i| *i != lookup);
             if !sources.is_empty() {
                 ids.retain(|i| sources.iter().any(|(r, _)| *r == i.root));

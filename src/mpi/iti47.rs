@@ -323,8 +323,9 @@ fn search(
     q: &PdqQuery,
     ctx_root: &str,
     declared: &[(String, bool)],
-    max: u32,
+    settings: &super::Settings,
 ) -> Result<Searched, StoreError> {
+    let max = settings.pdq_max_results;
     for (i, (root, decl)) in declared.iter().enumerate() {
         if !super::iti45::domain_known(conn, ctx_root, *decl, root)? {
             return Ok(Searched::Refused(AckDetail {
@@ -350,6 +351,13 @@ fn search(
             };
             let p = if id.root == ctx_root {
                 store::person_by_enterprise_id(conn, &id.extension)?
+            } else if settings.is_national_root(&id.root) {
+                match &settings.national_key {
+                    Some(k) => {
+                        store::person_by_national_id(conn, &k.hmac(&id.root, &id.extension))?
+                    }
+                    None => None,
+                }
             } else {
                 store::resolve_record(conn, &id)?.map(|r| r.person_id)
             };
@@ -469,9 +477,26 @@ fn internal(
 }
 
 /// PRPA_IN201305UV02.
+/// The query text with national identifiers masked: it is echoed, audited and (for
+/// continuation) stored, and a national identifier is never kept in clear.
+fn mask_national(q: &PdqQuery, s: &super::Settings) -> String {
+    let mut xml = q.query_xml.clone();
+    for id in q.ids.iter().filter(|i| s.is_national_root(&i.root)) {
+        if let Some(ext) = &id.extension {
+            let clear = format!("extension=\"{}\"", crate::xml::escape(ext));
+            let masked = format!("extension=\"{}\"", super::national_id::mask(ext));
+            xml = xml.replace(&clear, &masked);
+        }
+    }
+    xml
+}
+
 pub async fn handle(ctx: &Context, body: &Element) -> Answer {
     let q = match decode::pdq_query(body) {
-        Ok(q) => q,
+        Ok(mut q) => {
+            q.query_xml = mask_national(&q, &ctx.settings);
+            q
+        }
         Err(e) => {
             let header = decode::header_lenient(body);
             return error_answer(
@@ -491,11 +516,11 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .iter()
         .map(|r| (r.clone(), ctx.names_authority(r)))
         .collect();
-    let max = ctx.settings.pdq_max_results;
+    let settings = ctx.settings.clone();
     let query = q.clone();
     let result = ctx
         .db
-        .run(move |conn| search(conn, &query, &root, &declared, max))
+        .run(move |conn| search(conn, &query, &root, &declared, &settings))
         .await;
     match result {
         Ok(Searched::Page {

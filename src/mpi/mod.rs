@@ -21,6 +21,7 @@ pub mod iti46;
 pub mod iti47;
 pub mod link;
 pub mod names;
+pub mod national_id;
 pub mod seed;
 pub mod store;
 pub mod wire;
@@ -146,6 +147,11 @@ pub struct Settings {
     pub consumers: Vec<String>,
     /// The most patients one PDQ query ranks (continuation pages through them).
     pub pdq_max_results: u32,
+    /// Roots of national identifiers (stored sealed, never patient ids).
+    pub national_roots: Vec<String>,
+    /// The key sealing and hashing national identifiers (`None`: the key file is unusable;
+    /// feeds carrying a national identifier are then refused).
+    pub national_key: Option<Arc<national_id::NationalIdKey>>,
 }
 
 impl Settings {
@@ -164,7 +170,32 @@ impl Settings {
                 .map(str::to_owned)
                 .collect(),
             pdq_max_results: c.max_query_results.max(1),
+            national_roots: c
+                .mpi_national_id_roots
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            national_key: match national_id::NationalIdKey::for_data_dir(&c.data_dir) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    tracing::error!(error = %e, "national identifier key unavailable");
+                    None
+                }
+            },
         }
+    }
+
+    pub fn is_national_root(&self, root: &str) -> bool {
+        self.national_roots.iter().any(|r| r == root)
+    }
+
+    /// The sealed form of the first national identifier among `ids`.
+    pub fn seal_national(&self, ids: &[PatientIdentifier]) -> Option<national_id::Sealed> {
+        let key = self.national_key.as_ref()?;
+        let id = ids.iter().find(|i| self.is_national_root(&i.root))?;
+        key.seal(&id.root, &id.extension)
     }
 }
 
@@ -189,7 +220,7 @@ impl Context {
     /// Whether `root` is an assigning authority whose ids may be fed (declared by the domain,
     /// or any ISO OID in `connectathon`); the enterprise authority is hiehub's own.
     pub fn accepts_feed_authority(&self, root: &str) -> bool {
-        if root == self.settings.enterprise_root {
+        if root == self.settings.enterprise_root || self.settings.is_national_root(root) {
             return false;
         }
         match crate::xds::Oid::parse(root) {

@@ -63,12 +63,15 @@ pub struct RecordRow {
     pub country: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub phone: Option<String>,
+    /// Masked national identifier (`900101-1******`), never the value.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub national_id_mask: Option<String>,
 }
 
 /// The columns of [`RecordRow`], for SELECTs (table alias `r`).
 pub const RECORD_COLUMNS: &str = "r.id, r.person_id, r.root, r.extension, r.status, r.family, \
      r.given, r.family_hangul, r.given_hangul, r.gender, r.birth_date, r.street, r.city, \
-     r.postal_code, r.country, r.phone";
+     r.postal_code, r.country, r.phone, r.national_id_mask";
 
 impl RecordRow {
     pub fn identifier(&self) -> PatientIdentifier {
@@ -129,7 +132,10 @@ pub fn resolve_record(
     Ok(r)
 }
 
-fn find_record_plain(conn: &mut PgConnection, id: &PatientIdentifier) -> Result<Option<RecordRef>> {
+pub fn find_record_plain(
+    conn: &mut PgConnection,
+    id: &PatientIdentifier,
+) -> Result<Option<RecordRef>> {
     diesel::sql_query(
         "SELECT id, person_id, status, merged_into FROM mpi_records WHERE root = $1 AND extension = $2",
     )
@@ -268,6 +274,36 @@ pub fn update_demographics(
     .execute(conn)
     .map_err(db)?;
     Ok(())
+}
+
+/// Stores a record's sealed national identifier (hash, ciphertext, mask).
+pub fn set_national_id(
+    conn: &mut PgConnection,
+    record_id: i64,
+    sealed: &super::national_id::Sealed,
+) -> Result<()> {
+    diesel::sql_query(
+        "UPDATE mpi_records SET national_id_hmac = $2, national_id_enc = $3, national_id_mask = $4 WHERE id = $1",
+    )
+    .bind::<BigInt, _>(record_id)
+    .bind::<Text, _>(&sealed.hmac)
+    .bind::<diesel::sql_types::Binary, _>(&sealed.enc)
+    .bind::<Text, _>(&sealed.mask)
+    .execute(conn)
+    .map_err(db)?;
+    Ok(())
+}
+
+/// The person of an active record with this national-identifier hash.
+pub fn person_by_national_id(conn: &mut PgConnection, hmac: &str) -> Result<Option<i64>> {
+    let r: Option<RecordRef> = diesel::sql_query(
+        "SELECT id, person_id, status, merged_into FROM mpi_records WHERE national_id_hmac = $1 AND status = 'active' ORDER BY id LIMIT 1",
+    )
+    .bind::<Text, _>(hmac)
+    .get_result(conn)
+    .optional()
+    .map_err(db)?;
+    Ok(r.map(|r| r.person_id))
 }
 
 /// Makes `id` known to the XDS registry (`patients`, migration 000003).

@@ -59,6 +59,8 @@ struct P {
     gender: &'static str,
     phone: Option<String>,
     city: Option<String>,
+    /// asOtherIDs (root, extension).
+    other_ids: Vec<(String, String)>,
 }
 
 fn person_xml(p: &P) -> String {
@@ -78,6 +80,11 @@ fn person_xml(p: &P) -> String {
     );
     if let Some(c) = &p.city {
         s += &format!("<addr><city>{c}</city></addr>");
+    }
+    for (root, ext) in &p.other_ids {
+        s += &format!(
+            r#"<asOtherIDs classCode="CIT"><id root="{root}" extension="{ext}"/><scopingOrganization classCode="ORG" determinerCode="INSTANCE"><id root="{root}"/></scopingOrganization></asOtherIDs>"#
+        );
     }
     s + "</patientPerson>"
 }
@@ -1475,4 +1482,107 @@ fn admin_api_reviews_links_unlinks_and_merges_with_audit() {
     ] {
         assert!(types.iter().any(|x| x == t), "{t} audited: {types:?}");
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// National identifiers (RRN)
+// ---------------------------------------------------------------------------------------------
+
+const RRN: &str = "1.2.410.100.100.10.1";
+
+#[test]
+fn national_ids_are_sealed_masked_and_link_deterministically() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("HIEHUB_MPI_PROBABILISTIC".into(), "false".into())],
+        ..ServerOptions::default()
+    });
+    let rrn = vec![(RRN.to_owned(), "900101-1234567".to_owned())];
+    add(
+        &server,
+        &P {
+            other_ids: rrn.clone(),
+            ..patient(H1, "K1", ("김", "민준"), None, "19900101", "M")
+        },
+    );
+    // Another hospital, another spelling, the same RRN (without the hyphen): the same person.
+    add(
+        &server,
+        &P {
+            other_ids: vec![(RRN.to_owned(), "9001011234567".to_owned())],
+            ..patient(H2, "K2", ("김", "민존"), None, "19900101", "M")
+        },
+    );
+    let a = pix(&server, H1, "K1", &[H2]);
+    assert!(a.has_id(0, H2, "K2"), "{}", a.text);
+
+    // Never in clear: not in the record columns, not in the audit trail.
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) AS n FROM mpi_records WHERE national_id_hmac IS NOT NULL AND national_id_mask = '900101-1******' AND position('1234567' in encode(national_id_enc, 'escape')) = 0"
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) AS n FROM mpi_records r WHERE r::text LIKE '%1234567%'"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) AS n FROM ledger_payloads p WHERE position('1234567' in encode(p.payload, 'escape')) > 0"
+        ),
+        0,
+        "the audit trail holds no national id"
+    );
+    // Masked in the API.
+    let (status, list) = api(&server, "GET", "/api/patients?family=Gim", None);
+    assert_eq!(status, 200);
+    let text = list.to_string();
+    assert!(text.contains("900101-1******"), "{text}");
+    assert!(!text.contains("1234567"), "{text}");
+
+    // PDQ by the national id finds the person.
+    let q = format!(
+        r#"{}<controlActProcess classCode="CACT" moodCode="EVN"><code code="PRPA_TE201305UV02" codeSystem="2.16.840.1.113883.1.6"/><queryByParameter><queryId root="1.2.410.200.9.8" extension="rrn"/><statusCode code="new"/><responseModalityCode code="R"/><responsePriorityCode code="I"/><parameterList><livingSubjectId><value root="{RRN}" extension="900101-1234567"/><semanticsText>LivingSubject.id</semanticsText></livingSubjectId></parameterList></queryByParameter></controlActProcess></PRPA_IN201305UV02>"#,
+        head("PRPA_IN201305UV02")
+    );
+    let a = answer(post(&server, "/pdq", PDQ_QUERY, &q));
+    assert_eq!(a.query_response.as_deref(), Some("OK"), "{}", a.text);
+    assert!(
+        a.has_id(0, H1, "K1") && a.has_id(0, H2, "K2"),
+        "{:?}",
+        a.patients
+    );
+    assert!(
+        !a.text.contains("1234567"),
+        "the echoed query carries the masked id: {}",
+        a.text
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) AS n FROM ledger_payloads p WHERE position('1234567' in encode(p.payload, 'escape')) > 0"
+        ),
+        0,
+        "the PDQ audit event holds no national id"
+    );
+
+    // A national id is never a patient id.
+    let r = feed(
+        &server,
+        ADD,
+        "PRPA_IN201301UV02",
+        &patient(RRN, "8001011234567", ("이", "서연"), None, "19800101", "F"),
+        None,
+    );
+    assert_eq!(r.ack, "AE", "{}", r.text);
+    assert!(
+        r.details[0].1.contains("national identifier"),
+        "{:?}",
+        r.details
+    );
 }
