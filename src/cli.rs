@@ -58,7 +58,7 @@ pub enum BenchCommand {
         #[command(flatten)]
         common: CommonArgs,
         /// How many DocumentEntries to register.
-        #[arg(long)]
+        #[arg(long, default_value_t = 0)]
         documents: u64,
         /// DocumentEntries per patient.
         #[arg(long, default_value_t = 10)]
@@ -66,6 +66,9 @@ pub enum BenchCommand {
         /// Seed even when the registry already holds DocumentEntries.
         #[arg(long)]
         append: bool,
+        /// MPI: how many persons to add, each with 3 local ids (`mpi::seed`).
+        #[arg(long, default_value_t = 0)]
+        patients: u64,
     },
 }
 
@@ -434,10 +437,45 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         documents,
         per_patient,
         append,
+        patients,
     } = command;
     let config = load(&common, None)?;
     init_logging(&config);
+    if documents == 0 && patients == 0 {
+        anyhow::bail!("nothing to seed: give --documents N and/or --patients N");
+    }
     let db = server::open_database(&config)?;
+    if patients > 0 {
+        let result = (|| -> anyhow::Result<crate::mpi::seed::SeedReport> {
+            let mut conn = store::connect(&db.url)?;
+            store::migrate(&mut conn)?;
+            crate::mpi::seed::seed(&mut conn, patients, &config.mpi_enterprise_authority, |r| {
+                eprintln!(
+                    "seeded {} persons ({:.0}/s)",
+                    r.persons,
+                    r.persons as f64 / r.seconds.max(1e-9)
+                );
+            })
+        })();
+        let r = match result {
+            Ok(r) => r,
+            Err(e) => {
+                db.close();
+                return Err(e);
+            }
+        };
+        println!(
+            "seeded {} persons with {} local ids in {:.1} s ({:.0} persons/s)",
+            r.persons,
+            r.records,
+            r.seconds,
+            r.persons as f64 / r.seconds.max(1e-9)
+        );
+        if documents == 0 {
+            db.close();
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let result = (|| -> anyhow::Result<crate::xds::seed::SeedReport> {
         let mut conn = store::connect(&db.url)?;
         store::migrate(&mut conn)?;

@@ -45,6 +45,13 @@ pub struct Config {
     pub witness_name: String,
     pub peer_tls_cert_file: String,
     pub peer_tls_key_file: String,
+    /// MPI (issue 5): the assigning authority of the enterprise ids hiehub assigns.
+    pub mpi_enterprise_authority: String,
+    pub mpi_probabilistic: bool,
+    pub mpi_link_upper: u32,
+    pub mpi_link_lower: u32,
+    pub pix_consumers: String,
+    pub mpi_national_id_roots: String,
 }
 
 /// One `[[peers]]` table: a peer hub this hub witnesses and pushes its checkpoints to.
@@ -97,6 +104,12 @@ impl Default for Config {
             witness_name: String::new(),
             peer_tls_cert_file: String::new(),
             peer_tls_key_file: String::new(),
+            mpi_enterprise_authority: "2.25.178311688111297260283467408422902523674".into(),
+            mpi_probabilistic: true,
+            mpi_link_upper: 92,
+            mpi_link_lower: 75,
+            pix_consumers: String::new(),
+            mpi_national_id_roots: crate::mpi::national_id::DEFAULT_ROOTS.into(),
         }
     }
 }
@@ -213,6 +226,30 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "peer_tls_key_file",
         "Private key (PEM) of peer_tls_cert_file. Empty in dev mode: <data_dir>/certs/client.key.",
+    ),
+    (
+        "mpi_enterprise_authority",
+        "MPI: the assigning-authority OID of the enterprise (regional) patient ids hiehub assigns; also its HL7v3 device id. Ids of this authority are never accepted in a feed.",
+    ),
+    (
+        "mpi_probabilistic",
+        "MPI: link new records to persons on demographics (name incl. Hangul/romanised, birth date, gender, phone, address) when no identifier is shared.",
+    ),
+    (
+        "mpi_link_upper",
+        "MPI: score (percent) at or above which a new record is linked to the best candidate person.",
+    ),
+    (
+        "mpi_link_lower",
+        "MPI: score (percent) at or above which (and below mpi_link_upper) a new record gets a new person and a review-queue entry.",
+    ),
+    (
+        "pix_consumers",
+        "ITI-46: comma-separated endpoint URLs (http://host:port/path) of PIX Consumers notified when a cross-reference changes.",
+    ),
+    (
+        "mpi_national_id_roots",
+        "MPI: comma-separated roots of national identifiers (Korean RRN 1.2.410.100.100.10.1): accepted only as asOtherIDs, stored sealed (AES-256-GCM) with a keyed-hash index, shown masked, never patient ids.",
     ),
 ];
 

@@ -167,6 +167,11 @@ fn run(
             server = server.bind_openssl(addr, acceptor)?;
         }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
+        crate::mpi::iti46::spawn(
+            state.db.clone(),
+            sink.clone(),
+            std::sync::Arc::new(crate::mpi::Settings::from_config(config)),
+        );
         let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
         if !anchor.peers.is_empty() {
             // Before anything is accepted: a hub restored from a backup learns from its peers

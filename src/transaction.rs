@@ -63,6 +63,20 @@ pub enum Transaction {
     UpdateDocumentSet,
     /// ITI-62 Delete Document Set (`xds::iti62`).
     DeleteDocumentSet,
+    /// ITI-44 Patient Identity Feed HL7 V3, add (`mpi::iti44`).
+    PatientIdentityFeedAdd,
+    /// ITI-44 revise.
+    PatientIdentityFeedRevise,
+    /// ITI-44 resolve duplicates (merge).
+    PatientIdentityFeedMerge,
+    /// ITI-45 PIXV3 Query (`mpi::iti45`).
+    PixQuery,
+    /// ITI-47 Patient Demographics Query HL7 V3 (`mpi::iti47`).
+    PatientDemographicsQuery,
+    /// ITI-47 continuation (QUQI_IN000003UV01).
+    PatientDemographicsQueryContinue,
+    /// ITI-47 cancel (QUQI_IN000003UV01).
+    PatientDemographicsQueryCancel,
 }
 
 pub struct Row {
@@ -178,6 +192,107 @@ pub const TABLE: &[Row] = &[
                 audit::event_id::patient_record(),
                 Action::Delete,
                 Code::ihe_transaction("ITI-62", "Delete Document Set"),
+            )
+        },
+    },
+    // ITI TF-2b §3.44.5.1: Patient Record (110110); add Create, revise Update, merge Delete
+    // (the obsolete id) with the survivor as a participant too.
+    Row {
+        transaction: Transaction::PatientIdentityFeedAdd,
+        action: crate::mpi::iti44::ADD_ACTION,
+        response_action: crate::mpi::iti44::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pix],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::patient_record(),
+                Action::Create,
+                Code::ihe_transaction("ITI-44", "Patient Identity Feed HL7 V3"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::PatientIdentityFeedRevise,
+        action: crate::mpi::iti44::REVISE_ACTION,
+        response_action: crate::mpi::iti44::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pix],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::patient_record(),
+                Action::Update,
+                Code::ihe_transaction("ITI-44", "Patient Identity Feed HL7 V3"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::PatientIdentityFeedMerge,
+        action: crate::mpi::iti44::MERGE_ACTION,
+        response_action: crate::mpi::iti44::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pix],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::patient_record(),
+                Action::Delete,
+                Code::ihe_transaction("ITI-44", "Patient Identity Feed HL7 V3"),
+            )
+        },
+    },
+    // ITI TF-2b §3.45.5.1 / §3.47.5.1: Query (110112), Execute, the query in ParticipantObjectQuery.
+    Row {
+        transaction: Transaction::PixQuery,
+        action: crate::mpi::iti45::ACTION,
+        response_action: crate::mpi::iti45::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pix],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::query(),
+                Action::Execute,
+                Code::ihe_transaction("ITI-45", "PIXV3 Query"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::PatientDemographicsQuery,
+        action: crate::mpi::iti47::ACTION,
+        response_action: crate::mpi::iti47::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pdq],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::query(),
+                Action::Execute,
+                Code::ihe_transaction("ITI-47", "Patient Demographics Query HL7 V3"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::PatientDemographicsQueryContinue,
+        action: crate::mpi::iti47::CONTINUE_ACTION,
+        response_action: crate::mpi::iti47::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pdq],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::query(),
+                Action::Execute,
+                Code::ihe_transaction("ITI-47", "Patient Demographics Query HL7 V3"),
+            )
+        },
+    },
+    Row {
+        transaction: Transaction::PatientDemographicsQueryCancel,
+        action: crate::mpi::iti47::CANCEL_ACTION,
+        response_action: crate::mpi::iti47::CANCEL_RESPONSE_ACTION,
+        endpoints: &[Endpoint::Pdq],
+        mtom_response: false,
+        audit: || {
+            (
+                audit::event_id::query(),
+                Action::Execute,
+                Code::ihe_transaction("ITI-47", "Patient Demographics Query HL7 V3"),
             )
         },
     },

@@ -5,6 +5,7 @@
 pub mod anchor_api;
 pub mod inspector;
 pub mod ledger_api;
+pub mod patients_api;
 pub mod soap_endpoint;
 
 use actix_web::dev::Extensions;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     ledger_api::configure(cfg);
     inspector::configure(cfg);
+    patients_api::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));

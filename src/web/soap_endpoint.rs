@@ -51,6 +51,36 @@ impl From<xds::service::AuditDetails> for ReplyAudit {
     }
 }
 
+impl From<crate::mpi::Answer> for ReplyAudit {
+    fn from(a: crate::mpi::Answer) -> Self {
+        ReplyAudit {
+            outcome: (a.outcome != Outcome::Success).then_some((a.outcome, a.description)),
+            participant_objects: a.participant_objects,
+        }
+    }
+}
+
+/// The MPI's handles for one request.
+fn mpi_context(state: &AppState) -> crate::mpi::Context {
+    crate::mpi::Context {
+        db: state.db.clone(),
+        domain: state.domain.clone(),
+        settings: std::sync::Arc::new(crate::mpi::Settings::from_config(&state.config)),
+    }
+}
+
+/// HL7v3 answers content errors with acknowledgements (AE/AR), not faults: the reply is always
+/// a success envelope; the audit outcome says what happened.
+fn mpi_reply(row: &transaction::Row, mut answer: crate::mpi::Answer) -> Reply {
+    Reply {
+        response_action: row.response_action,
+        body_xml: std::mem::take(&mut answer.body_xml),
+        attachments: Vec::new(),
+        mtom: row.mtom_response,
+        audit: answer.into(),
+    }
+}
+
 fn xds_reply(row: &transaction::Row, answer: xds::service::Answer) -> Reply {
     Reply {
         response_action: row.response_action,
@@ -294,6 +324,46 @@ async fn process(
                 state.domain.clone(),
             );
             Ok(xds_reply(row, xds::iti62::handle(&ctx, &env.body).await))
+        }
+        Transaction::PatientIdentityFeedAdd => {
+            let msg = &env.body;
+            let answer =
+                crate::mpi::iti44::handle(&mpi_context(state), msg, "PRPA_IN201301UV02").await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PatientIdentityFeedRevise => {
+            let msg = &env.body;
+            let answer =
+                crate::mpi::iti44::handle(&mpi_context(state), msg, "PRPA_IN201302UV02").await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PatientIdentityFeedMerge => {
+            let msg = &env.body;
+            let answer =
+                crate::mpi::iti44::handle(&mpi_context(state), msg, "PRPA_IN201304UV02").await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PixQuery => {
+            let msg = &env.body;
+            let answer = crate::mpi::iti45::handle(&mpi_context(state), msg).await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PatientDemographicsQuery => {
+            let msg = &env.body;
+            let answer = crate::mpi::iti47::handle(&mpi_context(state), msg).await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PatientDemographicsQueryContinue => {
+            let msg = &env.body;
+            let answer =
+                crate::mpi::iti47::handle_continuation(&mpi_context(state), msg, false).await;
+            Ok(mpi_reply(row, answer))
+        }
+        Transaction::PatientDemographicsQueryCancel => {
+            let msg = &env.body;
+            let answer =
+                crate::mpi::iti47::handle_continuation(&mpi_context(state), msg, true).await;
+            Ok(mpi_reply(row, answer))
         }
     }
 }

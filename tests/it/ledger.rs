@@ -371,7 +371,10 @@ fn every_api_route_is_in_the_openapi_document() {
         .json()
         .unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    let source = include_str!("../../src/web/ledger_api.rs");
+    let source = concat!(
+        include_str!("../../src/web/ledger_api.rs"),
+        include_str!("../../src/web/patients_api.rs")
+    );
     let mut routes = 0;
     for line in source.lines() {
         let Some(rest) = line

@@ -4,6 +4,7 @@ mod anchor;
 mod harness;
 mod inspector;
 mod ledger;
+mod mpi;
 mod schemas;
 mod server;
 mod soap;

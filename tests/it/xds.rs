@@ -43,7 +43,7 @@ fn add_patient(server: &Server, cx: &str) {
 
 /// The `rs:RegistryResponse` outcome in a response text: status and (errorCode, severity) pairs.
 #[derive(Debug)]
-struct Outcome {
+pub(crate) struct Outcome {
     status: String,
     errors: Vec<(String, String)>,
     text: String,
@@ -54,7 +54,7 @@ impl Outcome {
         self.errors.iter().map(|(c, _)| c.as_str()).collect()
     }
 
-    fn assert_success(&self) {
+    pub(crate) fn assert_success(&self) {
         assert_eq!(self.status, SUCCESS, "{}", self.text);
         assert!(
             self.errors.iter().all(|(_, s)| s.ends_with("Warning")),
@@ -63,7 +63,7 @@ impl Outcome {
         );
     }
 
-    fn assert_failure_with(&self, code: &str) {
+    pub(crate) fn assert_failure_with(&self, code: &str) {
         assert_eq!(self.status, FAILURE, "{}", self.text);
         assert!(
             self.codes().contains(&code),
@@ -197,7 +197,7 @@ const PATIENT: &str = "SR7^^^&1.2.260&ISO";
 
 /// A submission for `PATIENT` with one document per `(uniqueId, content)`; fresh uniqueIds for the
 /// SubmissionSet.
-fn submission(docs: &[(&str, &[u8])]) -> Submission {
+pub(crate) fn submission(docs: &[(&str, &[u8])]) -> Submission {
     let mut s = template_submission();
     let base_doc = s.documents[0].clone();
     let base_assoc = s
@@ -241,7 +241,7 @@ fn pnr_body(s: &Submission) -> String {
         .xml
 }
 
-fn provide(server: &Server, s: &Submission) -> Outcome {
+pub(crate) fn provide(server: &Server, s: &Submission) -> Outcome {
     post_soap(server, "/xds/repository", ITI41, &pnr_body(s))
 }
 
