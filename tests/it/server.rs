@@ -124,7 +124,12 @@ fn every_answered_request_is_in_the_audit_trail_after_kill_9() {
             }
         }));
     }
+    // Kill once the load is well under way (a loaded CI machine may need longer than 1.5 s).
+    let started = std::time::Instant::now();
     std::thread::sleep(Duration::from_millis(1500));
+    while answered.lock().unwrap().len() <= 100 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     server.signal(libc::SIGKILL);
     server.wait(Duration::from_secs(10)).expect("killed");
     stop.store(true, Ordering::SeqCst);
