@@ -38,6 +38,8 @@ pub struct Config {
     pub workers: u32,
     pub log_format: String,
     pub log_level: String,
+    /// Patient consent enforcement (issue 6); `false` only in dev mode (benchmarks).
+    pub consent_enforcement: bool,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             workers: 0,
             log_format: "text".into(),
             log_level: "info".into(),
+            consent_enforcement: true,
         }
     }
 }
@@ -111,7 +114,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "affinity_domain",
-        "Affinity domain: a folder under profiles/ (code sets, assigning authorities, consent policies, rule severities).",
+        "Affinity domain: a folder under profiles/ (code sets, assigning authorities, consent policies, rule severities), or the path of an operator's own domain folder (a value containing '/').",
     ),
     (
         "syslog_tls_addr",
@@ -159,6 +162,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "log_level",
         "Log filter (tracing EnvFilter syntax, e.g. info or hiehub=debug). RUST_LOG overrides it.",
+    ),
+    (
+        "consent_enforcement",
+        "Patient consent (BPPC) enforcement on every ITI-18 result and ITI-43 retrieve. false is refused outside dev mode: it exists to measure enforcement overhead.",
     ),
 ];
 
@@ -256,6 +263,11 @@ impl Config {
                 "log_format must be text or json, not '{}'",
                 self.log_format
             )));
+        }
+        if !self.consent_enforcement && !self.dev {
+            return Err(ConfigError::Invalid(
+                "consent_enforcement = false is only allowed in dev mode".into(),
+            ));
         }
         if self.db_pool_size == 0 {
             return Err(ConfigError::Invalid(

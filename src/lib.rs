@@ -6,6 +6,7 @@ pub mod audit;
 
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod diagnostics;
 pub mod ebxml;
 pub mod ledger;

@@ -79,8 +79,13 @@ pub fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    let domain = crate::profiles::AffinityDomain::load(&config.affinity_domain)
-        .map_err(|e| anyhow::anyhow!("affinity domain '{}': {e}", config.affinity_domain))?;
+    let domain = if config.affinity_domain.contains('/') {
+        crate::profiles::AffinityDomain::load_dir(std::path::Path::new(&config.affinity_domain))
+    } else {
+        crate::profiles::AffinityDomain::load(&config.affinity_domain)
+    };
+    let domain =
+        domain.map_err(|e| anyhow::anyhow!("affinity domain '{}': {e}", config.affinity_domain))?;
     for p in domain.placeholders() {
         tracing::warn!(placeholder = ?p, "the affinity domain has a placeholder the operator must fill in");
     }
@@ -121,6 +126,13 @@ fn run(
             .await?;
         tracing::info!(seq = started.seq, "application start audited");
 
+        let consent = crate::consent::Enforcer::new(
+            &domain,
+            db.clone(),
+            sink.clone(),
+            config.consent_enforcement,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -131,6 +143,7 @@ fn run(
                 ..xml::Limits::default()
             },
             metrics: crate::metrics::handle(),
+            consent,
             domain,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);

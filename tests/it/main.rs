@@ -1,5 +1,6 @@
 //! The one integration-test binary: real server processes, real PostgreSQL, real sockets.
 
+mod consent;
 mod harness;
 mod inspector;
 mod ledger;
