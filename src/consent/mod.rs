@@ -32,6 +32,9 @@ pub mod policy;
 pub mod requester;
 pub mod store;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
