@@ -1309,3 +1309,39 @@ fn consent_records(server: &Server, patient: &str) -> Vec<hiehub::consent::Conse
         .remove(patient)
         .unwrap_or_default()
 }
+
+// ---------------------------------------------------------------------------------------------
+// The page, in a browser
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn privacy_officer_page_in_a_browser() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core/package.json")
+            .exists(),
+        "the npm package 'playwright-core' is not installed in tests/browser: run deploy/setup.sh --test"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium is missing: install the Debian package 'chromium' (deploy/setup.sh --test does)"
+    );
+    let server = start("consent-opt-in");
+    let a = node(&server, "Hospital A");
+    let p = patient(&server);
+    let c = give_consent(&a, &p, &consent(&[LAB_ONLY]));
+    let out = std::process::Command::new("node")
+        .arg(dir.join("consents.mjs"))
+        .arg(server.url(""))
+        .arg(&p)
+        .arg(&c)
+        .output()
+        .expect("node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("every step passed"), "{text}");
+}
