@@ -19,7 +19,9 @@ use chrono::{Duration, NaiveDateTime};
 
 use super::policy::{Effect, Policies};
 use super::store::{BPPC_FORMAT, BPPC_SD_FORMAT};
-use crate::xds::{DocumentEntry, DtmTime, ErrorCode, Problem, Severity, Submission};
+use crate::xds::{
+    DocumentEntry, DtmTime, ErrorCode, Problem, Severity, Submission, SubmissionKind,
+};
 use crate::xml::Element;
 
 const CDA_NS: &str = "urn:hl7-org:v3";
@@ -68,6 +70,7 @@ fn problem(rule: &'static str, d: &DocumentEntry, message: String) -> Problem {
 /// to `problems`.
 pub fn recognise(
     s: Option<&Submission>,
+    kind: SubmissionKind,
     policies: &Policies,
     problems: &mut Vec<Problem>,
 ) -> Vec<Recognised> {
@@ -95,13 +98,17 @@ pub fn recognise(
                 ),
             ));
         }
-        match s.content_of(&d.entry_uuid) {
-            Some(content) => check_document(d, &content.bytes, &known, problems),
-            None => problems.push(problem(
-                "Consent.document.template",
-                d,
-                "the consent document itself is missing from the submission".into(),
-            )),
+        // ITI-41 carries the document (checked); ITI-42 registers metadata only (the document
+        // is in another repository): then only the policies are checked.
+        if kind == SubmissionKind::ProvideAndRegister {
+            match s.content_of(&d.entry_uuid) {
+                Some(content) => check_document(d, &content.bytes, &known, problems),
+                None => problems.push(problem(
+                    "Consent.document.template",
+                    d,
+                    "the consent document itself is missing from the submission".into(),
+                )),
+            }
         }
         let replaces = s
             .associations

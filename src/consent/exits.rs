@@ -24,7 +24,7 @@ use crate::audit::{AuditError, AuditEvent, Outcome};
 use crate::store::{Db, StoreError};
 use crate::xds::iti18::Found;
 use crate::xds::service::Answer;
-use crate::xds::{Problem, Submission};
+use crate::xds::{Problem, Submission, SubmissionKind};
 
 /// Why an exit could not decide (the transaction answers with an internal error).
 #[derive(Debug, thiserror::Error)]
@@ -313,12 +313,13 @@ impl Gate {
         }
     }
 
-    /// ITI-41, before registering: the BPPC consents of `s`, with their problems added to
-    /// `problems` (an unknown policy, a document that is not a BPPC CDA, a window that differs
-    /// from the metadata).
+    /// ITI-41 / ITI-42, before registering: the BPPC consents of `s`, with their problems added
+    /// to `problems` (an unknown policy; for ITI-41 also a document that is not a BPPC CDA or a
+    /// window that differs from the metadata).
     pub fn recognise(
         &self,
         s: Option<&Submission>,
+        kind: SubmissionKind,
         problems: &mut Vec<Problem>,
     ) -> Vec<Recognised> {
         static NONE: std::sync::OnceLock<Policies> = std::sync::OnceLock::new();
@@ -330,7 +331,7 @@ impl Gate {
                 by_oid: BTreeMap::new(),
             }),
         };
-        bppc::recognise(s, policies, problems)
+        bppc::recognise(s, kind, policies, problems)
     }
 
     /// ITI-41, after registering: when the submission was stored, the consent events

@@ -270,7 +270,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti42::handle(&ctx, &env.body).await))
         }
         Transaction::RetrieveDocumentSet => {

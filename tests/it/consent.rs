@@ -1345,3 +1345,133 @@ fn privacy_officer_page_in_a_browser() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("every step passed"), "{text}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The contract for other exits (RAD-69, WADO, DICOMweb, viewer, PDQ)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_enforcer_contract_decides_and_audits() {
+    use hiehub::consent::{DocumentFacts, Enforcer, Requester};
+    let mut server = start("consent-opt-in");
+    let a = node(&server, "Hospital A");
+    let p = patient(&server);
+    let c = give_consent(&a, &p, &consent(&[LAB_ONLY]));
+    let url = server.db_url.clone().unwrap();
+    // The server stops; the enforcer is built as the server builds it, on the same database
+    // and ledger (one ledger writer at a time).
+    let data = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
+    drop(server);
+    let config = hiehub::config::Config {
+        data_dir: data.path().to_owned(),
+        ..hiehub::config::Config::default()
+    };
+    let domain = hiehub::profiles::AffinityDomain::load_dir(std::path::Path::new(&domain_dir(
+        "consent-opt-in",
+    )))
+    .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let sink = hiehub::audit::AuditSink::start(url.clone(), config.sink_config()).unwrap();
+        let db = hiehub::store::Db::new(&url, 2).unwrap();
+        let enforcer = Enforcer::new(&domain, db, sink, true).unwrap();
+        let b = Requester {
+            node: Some("CN=pacs.b,O=Hospital B".into()),
+            organisation: Some("Hospital B".into()),
+            ..Requester::default()
+        };
+        let fact = |class: &str| DocumentFacts {
+            class_code: format!("{class}^^^1.2.3.99"),
+            confidentiality_codes: vec!["N^^^2.16.840.1.113883.5.25".into()],
+            healthcare_facility_type_code: String::new(),
+        };
+        let now = Utc::now();
+        let lab = enforcer.decide(&b, &p, &fact("LAB"), now).await;
+        assert!(lab.permit && !lab.break_the_glass, "{lab:?}");
+        assert_eq!(lab.policy.as_deref(), Some(LAB_ONLY));
+        assert_eq!(lab.consent.as_deref(), Some(c.as_str()));
+        let rad = enforcer.decide(&b, &p, &fact("RAD"), now).await;
+        assert!(!rad.permit, "{rad:?}");
+        assert!(enforcer.decide_patient(&b, &p, now).await.permit);
+        let stranger = patient_in(&url);
+        assert!(
+            !enforcer.decide_patient(&b, &stranger, now).await.permit,
+            "opt-in domain"
+        );
+        let glass = Requester {
+            emergency: Some("stroke unit".into()),
+            ..b.clone()
+        };
+        let d = enforcer.decide(&glass, &p, &fact("RAD"), now).await;
+        assert!(d.permit && d.break_the_glass, "{d:?}");
+    });
+    drop(rt);
+    let conn_server = Server::start_with(ServerOptions {
+        db_url: Some(url.clone()),
+        ..ServerOptions::default()
+    });
+    let denied = audit_of(&conn_server, "ConsentDenied");
+    assert_eq!(
+        denied.len(),
+        2,
+        "the RAD document and the stranger: {denied:?}"
+    );
+    assert!(
+        denied
+            .iter()
+            .all(|e| e.sender.as_deref() == Some("CN=pacs.b,O=Hospital B"))
+    );
+    let alerts = audit_of(&conn_server, "110127");
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].patient_ids.contains(&p));
+}
+
+/// A patient id that was never fed (no consent either).
+fn patient_in(_url: &str) -> String {
+    format!(
+        "N{}^^^&1.2.826.0.1.3680043.2.1125.1&ISO",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+#[test]
+fn consents_registered_by_iti42_are_checked_on_their_metadata_and_enforced() {
+    const ITI42: &str = "urn:ihe:iti:2007:RegisterDocumentSet-b";
+    let server = start("consent-opt-out");
+    let a = node(&server, "Hospital A");
+    let b = node(&server, "Hospital B");
+    let p = patient(&server);
+    let d = doc("LAB", "N");
+    a.provide_ok(&submission(&p, std::slice::from_ref(&d)));
+    assert!(b.find(&p, Glass::No).contains(&d.unique_id));
+
+    // The consent document lives in another repository: ITI-42 registers its metadata only.
+    let register = |policies: &[&str]| -> String {
+        let (mut s, _) = consent_submission(&p, &consent(policies));
+        let bytes = s.contents[0].bytes.clone();
+        let e = &mut s.documents[0];
+        e.hash = Some(xds::Sha1Hex::digest(&bytes));
+        e.size = Some(bytes.len() as u64);
+        e.repository_unique_id = Some(xds::Oid::parse("1.2.826.0.1.3680043.2.1125.77").unwrap());
+        s.contents.clear();
+        let body = xds::to_ebxml::submit_objects_request(&s)
+            .to_xml(ebxml::EncodeOptions::INLINE)
+            .xml;
+        a.post("/xds/registry", ITI42, Glass::No, &body)
+            .text()
+            .unwrap()
+    };
+    let text = register(&["1.2.3.4.5.6"]);
+    assert!(text.contains(&format!("status=\"{FAILURE}\"")), "{text}");
+    assert!(text.contains("names no consent policy"), "{text}");
+    assert!(b.find(&p, Glass::No).contains(&d.unique_id));
+
+    let text = register(&[OPT_OUT]);
+    assert!(text.contains(&format!("status=\"{SUCCESS}\"")), "{text}");
+    assert!(
+        b.find(&p, Glass::No).is_empty(),
+        "the refusal decides the next query"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(audit_of(&server, "ConsentRevoked").len(), 1);
+}
