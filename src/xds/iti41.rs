@@ -23,7 +23,9 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
     };
     let (submission, mut problems) = submission_from_provide_and_register(&request);
     // BPPC consents (issue 6): checked here, audited once stored.
-    let consents = ctx.consent.recognise(submission.as_ref(), &mut problems);
+    let consents = ctx
+        .consent
+        .recognise(submission.as_ref(), kind, &mut problems);
     let answer = register(ctx, kind, submission, problems).await;
     ctx.consent.recorded(consents, &answer).await;
     answer
