@@ -68,6 +68,63 @@ impl Report {
     }
 }
 
+/// The documents a stored query names in its parameters (`$XDSDocumentEntryEntryUUID`,
+/// `$XDSDocumentEntryUniqueId`, `$uuid`), and the query: a query about a hidden document must
+/// answer as if it did not exist, also where the answer holds other objects (the Folders of
+/// GetFoldersForDocument, the related documents of GetRelatedDocuments, the SubmissionSets of
+/// GetSubmissionSets).
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    query: &'static str,
+    entry_uuids: Vec<String>,
+    unique_ids: Vec<String>,
+}
+
+impl Inputs {
+    pub fn of(query: &'static str, params: &crate::xds::iti18::params::Params) -> Inputs {
+        let list = |name: &str| params.multi_flat(name).unwrap_or_default();
+        let mut entry_uuids = list("$XDSDocumentEntryEntryUUID");
+        entry_uuids.extend(list("$uuid"));
+        Inputs {
+            query,
+            entry_uuids,
+            unique_ids: list("$XDSDocumentEntryUniqueId"),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entry_uuids.is_empty() && self.unique_ids.is_empty()
+    }
+}
+
+/// Whether a document the query names is hidden from the requester.
+fn names_hidden(
+    conn: &mut PgConnection,
+    policies: &Policies,
+    requester: &Requester,
+    inputs: &Inputs,
+    at: NaiveDateTime,
+) -> diesel::QueryResult<bool> {
+    if inputs.is_empty() {
+        return Ok(false);
+    }
+    let mut named: Vec<super::store::ObjectFacts> =
+        super::store::objects(conn, &inputs.entry_uuids)?
+            .into_values()
+            .filter(|f| f.document.is_some())
+            .collect();
+    named.extend(
+        super::store::documents_by_unique_id(conn, &inputs.unique_ids)?
+            .into_iter()
+            .map(|(_, f)| f),
+    );
+    let patients = named.iter().map(|f| f.patient_id.clone()).collect();
+    let decider = Decider::new(conn, policies, requester, patients, at)?;
+    Ok(named
+        .iter()
+        .any(|f| !decider.decide(&f.patient_id, f.document.as_ref()).permit))
+}
+
 enum View {
     Uniform(Decision),
     PerDocument,
@@ -199,13 +256,42 @@ fn filter_found(
         }
     }
     let mut dropped: HashSet<String> = HashSet::new();
+    // SubmissionSet -> (had associations in the answer, kept one).
+    let mut sets: HashMap<String, (bool, bool)> = found
+        .submission_sets
+        .iter()
+        .map(|r| (r.entry_uuid.clone(), (false, false)))
+        .collect();
     found.associations.retain(|a| {
         let keep = !hidden.contains(&a.source_uuid) && !hidden.contains(&a.target_uuid);
+        if let Some(s) = sets.get_mut(&a.source_uuid) {
+            s.0 = true;
+            s.1 |= keep;
+        }
         if !keep {
             dropped.insert(a.entry_uuid.clone());
         }
         keep
     });
+    // A SubmissionSet answered with its HasMember associations, all of which led to hidden
+    // objects, would tell that hidden documents exist (a SubmissionSet has at least one member).
+    let emptied: HashSet<String> = sets
+        .into_iter()
+        .filter(|(_, (had, kept))| *had && !*kept)
+        .map(|(id, _)| id)
+        .collect();
+    if !emptied.is_empty() {
+        found
+            .submission_sets
+            .retain(|r| !emptied.contains(&r.entry_uuid));
+        found.associations.retain(|a| {
+            let keep = !emptied.contains(&a.source_uuid) && !emptied.contains(&a.target_uuid);
+            if !keep {
+                dropped.insert(a.entry_uuid.clone());
+            }
+            keep
+        });
+    }
     // An Association whose end is a removed Association (SubmissionSet HasMember Association).
     while !dropped.is_empty() {
         let mut more = HashSet::new();
@@ -230,6 +316,7 @@ impl Gate {
         db: &Db,
         limit: i64,
         max: usize,
+        inputs: Inputs,
         query: F,
     ) -> Result<Found, ExitError>
     where
@@ -247,11 +334,27 @@ impl Gate {
         let (found, report) = db
             .run(move |conn| {
                 let at = chrono::Utc::now().naive_utc();
+                let hidden_input = names_hidden(conn, e2.policies(), &requester, &inputs, at)?;
                 let mut lim = limit;
                 loop {
                     let mut found = query(conn, lim)?;
+                    if hidden_input
+                        && matches!(
+                            inputs.query,
+                            "GetFoldersForDocument" | "GetRelatedDocuments"
+                        )
+                    {
+                        // What the answer holds exists only through the hidden document.
+                        let report = filter_found(conn, e2.policies(), &requester, &mut found, at)?;
+                        return Ok((Found::default(), report));
+                    }
                     let raw = found.len();
                     let report = filter_found(conn, e2.policies(), &requester, &mut found, at)?;
+                    if inputs.query == "GetRelatedDocuments" && found.associations.is_empty() {
+                        // Its documents are answered only with a relationship (ITI TF-2a
+                        // §3.18.4.1.2.3.7.13): none left visible, nothing is answered.
+                        found = Found::default();
+                    }
                     let cut = raw >= usize::try_from(lim).unwrap_or(usize::MAX);
                     if raw == found.len() || !cut || found.len() > max || lim == i64::MAX {
                         return Ok((found, report));

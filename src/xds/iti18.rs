@@ -837,9 +837,10 @@ pub async fn handle(ctx: &Context, body: &Element, max: usize) -> Answer {
     };
     let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
     // Patient consent (issue 6): only what the requester may see is counted and answered.
+    let inputs = crate::consent::exits::Inputs::of(query.name(), &params);
     let found = ctx
         .consent
-        .select_iti18(&ctx.db, limit, max, move |conn, lim| {
+        .select_iti18(&ctx.db, limit, max, inputs, move |conn, lim| {
             execute(conn, plan.clone(), lim)
         })
         .await;

@@ -30,6 +30,8 @@ const APPROVED: &str = "('urn:oasis:names:tc:ebxml-regrep:StatusType:Approved')"
 const FIND_DOCUMENTS: &str = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d";
 const GET_ASSOCIATIONS: &str = "urn:uuid:a7ae438b-4bc2-4642-93e9-be891f7bb155";
 const GET_SUBMISSION_SET_AND_CONTENTS: &str = "urn:uuid:e8e3cb2c-e39c-46b9-99e4-c12f57260b83";
+const GET_SUBMISSION_SETS: &str = "urn:uuid:51224314-5390-4169-9b91-b1980040715a";
+const GET_RELATED_DOCUMENTS: &str = "urn:uuid:d90e5407-b356-4d91-a89f-873917b4b0e6";
 const REPO: &str = xds::repository::DEFAULT_REPOSITORY_UNIQUE_ID;
 
 const OPT_IN: &str = "1.3.6.1.4.1.21367.2006.7.108";
@@ -862,6 +864,61 @@ fn opt_out_domain_shares_until_refused_and_hides_what_policies_exclude() {
     );
     assert_eq!(assocs.status, SUCCESS, "{}", assocs.text);
     assert!(assocs.objects.is_empty(), "{}", assocs.text);
+
+    // Queries about a hidden document answer as if it did not exist: its SubmissionSet, and the
+    // documents related to it.
+    let rad_uuid = entry_uuid(&server, &rad.unique_id);
+    let lab_uuid = entry_uuid(&server, &lab.unique_id);
+    let sets = b.query(
+        GET_SUBMISSION_SETS,
+        "LeafClass",
+        &[("$uuid", &[&format!("('{rad_uuid}')")])],
+        Glass::No,
+    );
+    assert_eq!(sets.status, SUCCESS, "{}", sets.text);
+    assert!(sets.objects.is_empty(), "{}", sets.text);
+    let sets = b.query(
+        GET_SUBMISSION_SETS,
+        "ObjectRef",
+        &[("$uuid", &[&format!("('{lab_uuid}')")])],
+        Glass::No,
+    );
+    assert!(sets.ids().contains(&set_uuid), "{}", sets.text);
+    // An addendum (LAB, visible) to the hidden radiology report.
+    let addendum = doc("LAB", "N");
+    let mut s = submission(&p, std::slice::from_ref(&addendum));
+    s.associations.push(Association {
+        entry_uuid: RegistryObjectId::parse("apnd").unwrap(),
+        association_type: AssociationType::Apnd,
+        source: RegistryObjectId::parse("Document01").unwrap(),
+        target: RegistryObjectId::parse(&rad_uuid).unwrap(),
+        availability_status: None,
+        submission_set_status: None,
+        extra_slots: Vec::new(),
+    });
+    a.provide_ok(&s);
+    let related = |n: &Node, uuid: &str| {
+        n.query(
+            GET_RELATED_DOCUMENTS,
+            "LeafClass",
+            &[
+                ("$XDSDocumentEntryEntryUUID", &[&quoted(uuid)]),
+                (
+                    "$AssociationTypes",
+                    &["('urn:ihe:iti:2007:AssociationType:APND')"],
+                ),
+            ],
+            Glass::No,
+        )
+    };
+    let addendum_uuid = entry_uuid(&server, &addendum.unique_id);
+    for uuid in [&rad_uuid, &addendum_uuid] {
+        let r = related(&b, uuid);
+        assert_eq!(r.status, SUCCESS, "{}", r.text);
+        assert!(r.objects.is_empty(), "related to {uuid}: {}", r.text);
+    }
+    // The consent limits every organisation alike.
+    assert!(related(&a, &rad_uuid).objects.is_empty());
 
     // OPT-OUT: nothing at all; the patient's SubmissionSets disappear too.
     give_consent(&a, &p, &consent(&[OPT_OUT]));
