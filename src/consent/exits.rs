@@ -19,7 +19,7 @@ use diesel::PgConnection;
 
 use super::bppc::{self, Recognised};
 use super::engine;
-use super::{Decision, Enforcer, Gate, Policies, Requester};
+use super::{Decision, Enforcer, Gate, Policies, Policy, Requester};
 use crate::audit::{AuditError, AuditEvent, Outcome};
 use crate::store::{Db, StoreError};
 use crate::xds::iti18::Found;
@@ -148,6 +148,16 @@ impl<'a> Decider<'a> {
     ) -> diesel::QueryResult<Decider<'a>> {
         let list: Vec<String> = patients.into_iter().collect();
         let consents = super::store::consents_of(conn, &list)?;
+        Ok(Decider::with(policies, requester, list, consents, at))
+    }
+
+    fn with(
+        policies: &'a Policies,
+        requester: &'a Requester,
+        list: Vec<String>,
+        consents: HashMap<String, Vec<engine::ConsentRecord>>,
+        at: NaiveDateTime,
+    ) -> Decider<'a> {
         let empty = Vec::new();
         let views = list
             .into_iter()
@@ -161,13 +171,13 @@ impl<'a> Decider<'a> {
                 (p, v)
             })
             .collect();
-        Ok(Decider {
+        Decider {
             policies,
             requester,
             consents,
             views,
             at,
-        })
+        }
     }
 
     fn per_document(&self, patient: &str) -> bool {
@@ -216,18 +226,36 @@ fn filter_found(
         .collect();
     ends.sort_unstable();
     ends.dedup();
-    let end_facts = super::store::objects(conn, &ends)?;
-    patients.extend(end_facts.values().map(|f| f.patient_id.clone()));
-    let decider = Decider::new(conn, policies, requester, patients, at)?;
-
-    // Facts of the documents whose decision depends on them.
-    let need: Vec<String> = found
-        .documents
-        .iter()
-        .filter(|r| decider.per_document(&r.patient_id))
-        .map(|r| r.entry_uuid.clone())
-        .collect();
-    let facts = super::store::objects(conn, &need)?;
+    let (decider, end_facts, facts) = if ends.is_empty() {
+        // The common case (FindDocuments...): consents and, when some policy of the domain looks
+        // at documents, the documents' facts in one round trip.
+        let docs: Vec<String> = if policies.by_oid.values().any(Policy::looks_at_documents) {
+            found
+                .documents
+                .iter()
+                .map(|r| r.entry_uuid.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let list: Vec<String> = patients.into_iter().collect();
+        let (consents, facts) = super::store::consents_and_facts(conn, &list, &docs)?;
+        let decider = Decider::with(policies, requester, list, consents, at);
+        (decider, HashMap::new(), facts)
+    } else {
+        let end_facts = super::store::objects(conn, &ends)?;
+        patients.extend(end_facts.values().map(|f| f.patient_id.clone()));
+        let decider = Decider::new(conn, policies, requester, patients, at)?;
+        // Facts of the documents whose decision depends on them.
+        let need: Vec<String> = found
+            .documents
+            .iter()
+            .filter(|r| decider.per_document(&r.patient_id))
+            .map(|r| r.entry_uuid.clone())
+            .collect();
+        let facts = super::store::objects(conn, &need)?;
+        (decider, end_facts, facts)
+    };
 
     let mut report = Report::default();
     let mut hidden: HashSet<String> = HashSet::new();

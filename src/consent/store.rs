@@ -82,6 +82,104 @@ pub fn consents_of(
 }
 
 #[derive(QueryableByName)]
+struct MixedRow {
+    /// `c`: a consent of one of the patients; `d`: a document asked about.
+    #[diesel(sql_type = Text)]
+    row_kind: String,
+    #[diesel(sql_type = Text)]
+    patient_id: String,
+    #[diesel(sql_type = Text)]
+    entry_uuid: String,
+    #[diesel(sql_type = Text)]
+    unique_id: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Array<Text>)]
+    event_codes: Vec<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    service_start_time: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    service_stop_time: Option<NaiveDateTime>,
+    #[diesel(sql_type = Timestamp)]
+    registered: NaiveDateTime,
+    #[diesel(sql_type = Integer)]
+    version: i32,
+    #[diesel(sql_type = Text)]
+    class_code: String,
+    #[diesel(sql_type = Array<Text>)]
+    confidentiality_codes: Vec<String>,
+    #[diesel(sql_type = Text)]
+    healthcare_facility_type_code: String,
+}
+
+/// Consents of `patients` and the facts of the DocumentEntries `entry_uuids`, in one round trip
+/// (what the ITI-18 filter needs when the answer's patients are known).
+pub fn consents_and_facts(
+    conn: &mut PgConnection,
+    patients: &[String],
+    entry_uuids: &[String],
+) -> QueryResult<(
+    HashMap<String, Vec<ConsentRecord>>,
+    HashMap<String, ObjectFacts>,
+)> {
+    let mut consents: HashMap<String, Vec<ConsentRecord>> = HashMap::new();
+    let mut facts = HashMap::new();
+    if patients.is_empty() && entry_uuids.is_empty() {
+        return Ok((consents, facts));
+    }
+    let rows: Vec<MixedRow> = diesel::sql_query(format!(
+        "SELECT * FROM (SELECT 'c' AS row_kind, patient_id, entry_uuid, unique_id, status, event_codes, \
+         service_start_time, service_stop_time, (registered_at AT TIME ZONE 'UTC') AS registered, \
+         version, ''::text AS class_code, '{{}}'::text[] AS confidentiality_codes, \
+         ''::text AS healthcare_facility_type_code \
+         FROM xds_document_entries WHERE patient_id = ANY($1) AND {IS_CONSENT} \
+         ORDER BY registered_at, version, entry_uuid) c \
+         UNION ALL \
+         SELECT 'd', patient_id, entry_uuid, unique_id, status, '{{}}'::text[], NULL, NULL, \
+         (registered_at AT TIME ZONE 'UTC'), version, class_code, confidentiality_codes, \
+         healthcare_facility_type_code \
+         FROM xds_document_entries WHERE entry_uuid = ANY($2)"
+    ))
+    .bind::<Array<Text>, _>(patients)
+    .bind::<Array<Text>, _>(entry_uuids)
+    .load(conn)?;
+    for r in rows {
+        if r.row_kind == "c" {
+            consents
+                .entry(r.patient_id)
+                .or_default()
+                .push(ConsentRecord {
+                    entry_uuid: r.entry_uuid,
+                    unique_id: r.unique_id,
+                    status: r.status,
+                    policies: r
+                        .event_codes
+                        .iter()
+                        .map(|c| c.split("^^^").next().unwrap_or(c).to_owned())
+                        .collect(),
+                    start: r.service_start_time,
+                    stop: r.service_stop_time,
+                    registered_at: r.registered,
+                    version: r.version,
+                });
+        } else {
+            facts.insert(
+                r.entry_uuid,
+                ObjectFacts {
+                    patient_id: r.patient_id,
+                    document: Some(DocumentFacts {
+                        class_code: r.class_code,
+                        confidentiality_codes: r.confidentiality_codes,
+                        healthcare_facility_type_code: r.healthcare_facility_type_code,
+                    }),
+                },
+            );
+        }
+    }
+    Ok((consents, facts))
+}
+
+#[derive(QueryableByName)]
 struct FactsRow {
     #[diesel(sql_type = Text)]
     key: String,
