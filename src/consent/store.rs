@@ -112,16 +112,19 @@ struct MixedRow {
     healthcare_facility_type_code: String,
 }
 
+/// Consents by patient, and facts by entryUUID.
+pub type ConsentsAndFacts = (
+    HashMap<String, Vec<ConsentRecord>>,
+    HashMap<String, ObjectFacts>,
+);
+
 /// Consents of `patients` and the facts of the DocumentEntries `entry_uuids`, in one round trip
 /// (what the ITI-18 filter needs when the answer's patients are known).
 pub fn consents_and_facts(
     conn: &mut PgConnection,
     patients: &[String],
     entry_uuids: &[String],
-) -> QueryResult<(
-    HashMap<String, Vec<ConsentRecord>>,
-    HashMap<String, ObjectFacts>,
-)> {
+) -> QueryResult<ConsentsAndFacts> {
     let mut consents: HashMap<String, Vec<ConsentRecord>> = HashMap::new();
     let mut facts = HashMap::new();
     if patients.is_empty() && entry_uuids.is_empty() {
