@@ -13,7 +13,7 @@
 //!      only" looks at the class of each document: the consent lookup and a facts lookup.
 //!
 //! Run: `cargo bench --bench consent -- --seconds 10 --documents 1000000 [--clients 16]
-//! [--patients 2000]`. Without `--bench` (under `cargo test`) it runs a short smoke pass and
+//! [--patients 2000] [--rounds 2]`; the overhead is the median over the rounds. Without `--bench` (under `cargo test`) it runs a short smoke pass and
 //! asserts that every answer succeeded and that enforcement really ran (the consents are found).
 
 use std::io::{BufRead, BufReader};
@@ -323,6 +323,7 @@ fn main() {
         200
     };
     let wanted_patients = if full { arg("--patients", 2000) } else { 10 } as usize;
+    let rounds = if full { arg("--rounds", 2) } else { 2 } as usize;
 
     let dir = tempfile::Builder::new()
         .prefix("hiehub-consent-bench-")
@@ -450,7 +451,7 @@ fn main() {
 
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "Consent enforcement on ITI-18 FindDocuments (ObjectRef): {clients} concurrent clients, {seconds} s per run, 2 interleaved rounds, client and servers on the same {} cores; load average before: {}",
+        "Consent enforcement on ITI-18 FindDocuments (ObjectRef): {clients} concurrent clients, {seconds} s per run, {rounds} interleaved rounds, client and servers on the same {} cores; load average before: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load.split_whitespace()
             .take(3)
@@ -473,7 +474,7 @@ fn main() {
     ];
     let mut p50s = [Vec::new(), Vec::new(), Vec::new()];
     let mut failures = Vec::new();
-    for round in 0..2 {
+    for round in 0..rounds {
         for (k, name) in names.iter().enumerate() {
             let (running, base) = start(k);
             let url = format!("{base}/xds/registry");
@@ -501,13 +502,25 @@ fn main() {
             p50s[k].push(f.p50.as_secs_f64() * 1e3);
         }
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
-    let base = mean(&p50s[0]);
+    // The median of the rounds' p50s: robust to a round disturbed by other work on the machine.
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len();
+        if n == 0 {
+            0.0
+        } else if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    let base = median(&p50s[0]);
     println!();
     for (k, name) in names.iter().enumerate().skip(1) {
-        let m = mean(&p50s[k]);
+        let m = median(&p50s[k]);
         println!(
-            "{name}: p50 {m:.2} ms vs unfiltered {base:.2} ms: overhead {:+.1} %",
+            "{name}: median p50 {m:.2} ms vs unfiltered {base:.2} ms: overhead {:+.1} %",
             (m - base) / base * 100.0
         );
     }
