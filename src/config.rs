@@ -52,6 +52,8 @@ pub struct Config {
     pub mpi_link_lower: u32,
     pub pix_consumers: String,
     pub mpi_national_id_roots: String,
+    /// Patient consent enforcement (issue 6); `false` only in dev mode (benchmarks).
+    pub consent_enforcement: bool,
 }
 
 /// One `[[peers]]` table: a peer hub this hub witnesses and pushes its checkpoints to.
@@ -110,6 +112,7 @@ impl Default for Config {
             mpi_link_lower: 75,
             pix_consumers: String::new(),
             mpi_national_id_roots: crate::mpi::national_id::DEFAULT_ROOTS.into(),
+            consent_enforcement: true,
         }
     }
 }
@@ -251,6 +254,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "mpi_national_id_roots",
         "MPI: comma-separated roots of national identifiers (Korean RRN 1.2.410.100.100.10.1): accepted only as asOtherIDs, stored sealed (AES-256-GCM) with a keyed-hash index, shown masked, never patient ids.",
     ),
+    (
+        "consent_enforcement",
+        "Patient consent (BPPC) enforcement on every ITI-18 result and ITI-43 retrieve. false is refused outside dev mode: it exists to measure enforcement overhead.",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -349,6 +356,11 @@ impl Config {
             )));
         }
         crate::anchor::peers_of(self).map_err(|e| ConfigError::Invalid(format!("peers: {e}")))?;
+        if !self.consent_enforcement && !self.dev {
+            return Err(ConfigError::Invalid(
+                "consent_enforcement = false is only allowed in dev mode".into(),
+            ));
+        }
         if self.db_pool_size == 0 {
             return Err(ConfigError::Invalid(
                 "db_pool_size must be at least 1".into(),

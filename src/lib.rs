@@ -7,6 +7,7 @@ pub mod audit;
 pub mod anchor;
 pub mod cli;
 pub mod config;
+pub mod consent;
 pub mod diagnostics;
 pub mod ebxml;
 pub mod hl7v3;

@@ -128,6 +128,13 @@ fn run(
             .await?;
         tracing::info!(seq = started.seq, "application start audited");
 
+        let consent = crate::consent::Enforcer::new(
+            &domain,
+            db.clone(),
+            sink.clone(),
+            config.consent_enforcement,
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -138,6 +145,7 @@ fn run(
                 ..xml::Limits::default()
             },
             metrics: crate::metrics::handle(),
+            consent,
             domain,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);

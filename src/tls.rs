@@ -201,6 +201,26 @@ impl DevPki {
         write_key(&self.client_key(), &client_key)?;
         Ok(())
     }
+
+    /// Issues another client certificate from this PKI's CA (`CN=<cn>,O=<organisation>`), e.g.
+    /// one per requesting organisation in consent tests. Returns (certificate PEM, PKCS#8 key PEM).
+    pub fn issue_client(
+        &self,
+        cn: &str,
+        organisation: &str,
+    ) -> Result<(Vec<u8>, Vec<u8>), TlsError> {
+        let read =
+            |path: PathBuf| std::fs::read(&path).map_err(|source| TlsError::Io { path, source });
+        let ca = X509::from_pem(&read(self.ca_cert())?).map_err(ssl("reading the CA"))?;
+        let ca_key =
+            PKey::private_key_from_pem(&read(self.ca_key())?).map_err(ssl("reading the CA key"))?;
+        let (cert, key) = make_leaf_for(&ca, &ca_key, cn, organisation, &[], false)?;
+        Ok((
+            cert.to_pem().map_err(ssl("encoding a certificate"))?,
+            key.private_key_to_pem_pkcs8()
+                .map_err(ssl("encoding a key"))?,
+        ))
+    }
 }
 
 fn write_cert(path: &Path, cert: &X509) -> Result<(), TlsError> {
@@ -238,8 +258,12 @@ fn new_key() -> Result<PKey<Private>, TlsError> {
 }
 
 fn name(cn: &str) -> Result<X509Name, TlsError> {
+    name_in(cn, "hiehub development")
+}
+
+fn name_in(cn: &str, organisation: &str) -> Result<X509Name, TlsError> {
     let mut n = X509NameBuilder::new().map_err(ssl("name"))?;
-    n.append_entry_by_nid(Nid::ORGANIZATIONNAME, "hiehub development")
+    n.append_entry_by_nid(Nid::ORGANIZATIONNAME, organisation)
         .map_err(ssl("name"))?;
     n.append_entry_by_nid(Nid::COMMONNAME, cn)
         .map_err(ssl("name"))?;
@@ -299,12 +323,23 @@ fn make_leaf(
     hosts: &[String],
     server: bool,
 ) -> Result<(X509, PKey<Private>), TlsError> {
+    make_leaf_for(ca, ca_key, cn, "hiehub development", hosts, server)
+}
+
+fn make_leaf_for(
+    ca: &X509,
+    ca_key: &PKey<Private>,
+    cn: &str,
+    organisation: &str,
+    hosts: &[String],
+    server: bool,
+) -> Result<(X509, PKey<Private>), TlsError> {
     let key = new_key()?;
     let mut b = X509::builder().map_err(ssl("leaf"))?;
     b.set_version(2).map_err(ssl("leaf"))?;
     let sn = serial()?;
     b.set_serial_number(&sn).map_err(ssl("leaf"))?;
-    let subject = name(cn)?;
+    let subject = name_in(cn, organisation)?;
     b.set_subject_name(&subject).map_err(ssl("leaf"))?;
     b.set_issuer_name(ca.subject_name()).map_err(ssl("leaf"))?;
     b.set_pubkey(&key).map_err(ssl("leaf"))?;

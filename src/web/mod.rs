@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The active affinity domain (`profiles/<affinity_domain>`).
     pub domain: std::sync::Arc<crate::profiles::AffinityDomain>,
+    /// Patient consent enforcement (issue 6): the one entry point for every exit.
+    pub consent: crate::consent::Enforcer,
 }
 
 /// What the connection told us before any request: TLS or not, and the client's identity.
@@ -87,6 +89,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ledger_api::configure(cfg);
     inspector::configure(cfg);
     patients_api::configure(cfg);
+    crate::consent::api::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));

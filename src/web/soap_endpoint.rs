@@ -278,7 +278,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             let max = xds::iti18::max_results(&state.config);
             Ok(xds_reply(
                 row,
@@ -290,7 +291,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti41::handle(&ctx, &env.body).await))
         }
         Transaction::RegisterDocumentSetB => {
@@ -298,7 +300,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti42::handle(&ctx, &env.body).await))
         }
         Transaction::RetrieveDocumentSet => {
@@ -306,7 +309,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti43::handle(&ctx, &env.body).await))
         }
         Transaction::UpdateDocumentSet => {
@@ -366,6 +370,19 @@ async fn process(
             Ok(mpi_reply(row, answer))
         }
     }
+}
+
+/// The patient-consent gate of this request: the client certificate's node identity and the
+/// XUA / break-the-glass header blocks (issue 6).
+fn consent_gate(
+    req: &HttpRequest,
+    state: &AppState,
+    headers: &[xml::Element],
+) -> crate::consent::Gate {
+    let conn = req.conn_data::<ConnInfo>();
+    let identity = conn.and_then(|c| c.identity.as_ref());
+    let requester = crate::consent::Requester::from_node(identity).with_headers(headers);
+    state.consent.gate(requester)
 }
 
 fn too_large(limit: u64, seen: u64) -> Failure {

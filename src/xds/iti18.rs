@@ -143,15 +143,15 @@ enum Plan {
 
 /// What a query found, in answer order.
 #[derive(Debug, Default)]
-struct Found {
-    submission_sets: Vec<ObjectRow>,
-    folders: Vec<FolderRow>,
-    documents: Vec<ObjectRow>,
-    associations: Vec<AssociationRow>,
+pub(crate) struct Found {
+    pub(crate) submission_sets: Vec<ObjectRow>,
+    pub(crate) folders: Vec<FolderRow>,
+    pub(crate) documents: Vec<ObjectRow>,
+    pub(crate) associations: Vec<AssociationRow>,
 }
 
 impl Found {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.submission_sets.len()
             + self.folders.len()
             + self.documents.len()
@@ -926,9 +926,13 @@ pub async fn handle(ctx: &Context, body: &Element, max: usize) -> Answer {
         Err(p) => return fail(p),
     };
     let limit = i64::try_from(max).unwrap_or(i64::MAX - 1) + 1;
+    // Patient consent (issue 6): only what the requester may see is counted and answered.
+    let inputs = crate::consent::exits::Inputs::of(query.name(), &params);
     let found = ctx
-        .db
-        .run(move |conn| Ok(execute(conn, plan, &statuses, limit)?))
+        .consent
+        .select_iti18(&ctx.db, limit, max, inputs, move |conn, lim| {
+            execute(conn, plan.clone(), &statuses, lim)
+        })
         .await;
     let found = match found {
         Ok(f) => f,

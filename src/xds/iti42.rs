@@ -18,6 +18,13 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         Ok(r) => r,
         Err(e) => return registry_answer(&[decode_failure(&e, kind)], Vec::new()),
     };
-    let (submission, problems) = submission_from_register(&request);
-    register(ctx, kind, submission, problems).await
+    let (submission, mut problems) = submission_from_register(&request);
+    // BPPC consents (issue 6): registered without their document, so only the metadata is
+    // checked; audited once stored.
+    let consents = ctx
+        .consent
+        .recognise(submission.as_ref(), kind, &mut problems);
+    let answer = register(ctx, kind, submission, problems).await;
+    ctx.consent.recorded(consents, &answer).await;
+    answer
 }

@@ -78,6 +78,8 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .filter(|r| r.repository_unique_id == ours)
         .map(|r| r.document_unique_id.clone())
         .collect();
+    // Patient consent (issue 6): a document the requester may not see is answered as unknown.
+    let wanted = ctx.consent.retrievable(&ctx.db, wanted).await;
     let blobs = ctx.blobs.clone();
     let looked_up = ctx
         .db

@@ -612,6 +612,23 @@ pub const RULES: &[(&str, &str)] = &[
         "UpdateDocumentSet.status.latestVersion",
         "ITI-57: only the latest version's status changes",
     ),
+    // BPPC consent documents (issue 6, `consent::bppc`)
+    (
+        "Consent.policy.known",
+        "a BPPC consent's eventCodeList names a consent policy of the affinity domain",
+    ),
+    (
+        "Consent.document.template",
+        "a BPPC consent is a CDA with the BPPC templateId (and the XDS-SD one for BPPC-SD) and a documentationOf/serviceEvent",
+    ),
+    (
+        "Consent.document.policies",
+        "every policy of a BPPC consent's eventCodeList is acknowledged by a serviceEvent/code of the document",
+    ),
+    (
+        "Consent.document.effectiveTime",
+        "a BPPC consent's serviceEvent effectiveTime low/high equal serviceStartTime/serviceStopTime",
+    ),
 ];
 
 /// Whether `rule` is one of [`RULES`].

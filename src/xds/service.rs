@@ -65,6 +65,9 @@ pub struct Context {
     pub blobs: BlobStore,
     /// The active affinity domain: code sets, assigning authorities, rule severities.
     pub domain: Arc<AffinityDomain>,
+    /// Patient consent for this request (issue 6); closed (shares nothing) unless set with
+    /// [`Context::with_consent`].
+    pub consent: crate::consent::Gate,
 }
 
 impl Context {
@@ -73,7 +76,13 @@ impl Context {
             db,
             blobs: BlobStore::new(data_dir),
             domain,
+            consent: crate::consent::Gate::closed(),
         }
+    }
+
+    /// This context with the requester's consent gate.
+    pub fn with_consent(self, consent: crate::consent::Gate) -> Context {
+        Context { consent, ..self }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The one integration-test binary: real server processes, real PostgreSQL, real sockets.
 
 mod anchor;
+mod consent;
 mod harness;
 mod inspector;
 mod ledger;
