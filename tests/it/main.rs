@@ -8,6 +8,7 @@ mod server;
 mod soap;
 mod store;
 mod syslog;
+mod viewer_browser;
 mod xds;
 mod xds_lifecycle;
 mod xds_query;

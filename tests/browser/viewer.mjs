@@ -1,0 +1,336 @@
+// The DICOM viewer (/viewer/) in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core). Run by tests/it/viewer_browser.rs against a real server holding a phantom CT
+// series ingested by STOW-RS.
+//
+//   node tests/browser/viewer.mjs <base-url> <study-uid> <artifact-dir>
+//
+// Opens /viewer/?study=<uid> on a tablet-sized screen (1024×768), waits for the first image, checks
+// the overlay against the study's JSON, scrolls by wheel, keys and slider (the slice shown changes
+// and so do the canvas pixels), drags the window (pixel values change), applies a preset, zooms,
+// draws a length (mm, checked against the pixel spacing) and an angle, opens the report pane when
+// the study has a report, turns the screen to portrait (768×1024) and keeps screenshots in
+// <artifact-dir> (viewer.png, viewer-portrait.png; viewer-failure.png on failure).
+// Prints "RESULT <json>" with what it measured; exits 0 when every step passed, 1 naming the step
+// that failed, 2 on bad usage or setup.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+const CHROMIUM = process.env.HIEHUB_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+function die(code, message) {
+  console.error(`viewer.mjs: ${message}`);
+  process.exit(code);
+}
+
+const [base, studyUid, artifactDir] = process.argv.slice(2);
+if (!base || !studyUid || !artifactDir) die(2, 'usage: node viewer.mjs <base-url> <study-uid> <artifact-dir>');
+if (!existsSync(CHROMIUM)) die(2, `no Chromium at ${CHROMIUM}: install the Debian package 'chromium' (deploy/setup.sh --test does)`);
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  die(2, `the npm package 'playwright-core' is not installed in tests/browser (run 'npm ci' there, or deploy/setup.sh --test): ${e.message}`);
+}
+mkdirSync(artifactDir, { recursive: true });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns something truthy; fails naming `what` and the last value seen. */
+async function until(what, fn, timeout = 15000) {
+  const end = Date.now() + timeout;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = '';
+    } catch (e) {
+      last = ` (last error: ${e.message.split('\n')[0]})`;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last}`);
+    await sleep(50);
+  }
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// the study as the hub describes it, read independently of the page
+const studyUrl = new URL(`/viewer/api/studies/${encodeURIComponent(studyUid)}`, base);
+const studyResp = await fetch(studyUrl);
+if (!studyResp.ok) die(1, `GET ${studyUrl}: ${studyResp.status} ${await studyResp.text()}`);
+const studyJson = await studyResp.json();
+const series0 = studyJson.series?.[0];
+if (!series0) die(1, `${studyUrl} lists no series: ${JSON.stringify(studyJson).slice(0, 500)}`);
+const expectedSlices = series0.instances.reduce((n, i) => n + Math.max(1, Number(i.numberOfFrames) || 1), 0);
+const spacing = series0.instances[0].pixelSpacing;
+
+const started = Date.now();
+let browser;
+try {
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: 60000 });
+} catch (e) {
+  die(2, `Chromium (${CHROMIUM}, Debian package 'chromium') did not start: ${e.message}`);
+}
+const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1 });
+const page = await context.newPage();
+page.setDefaultTimeout(15000);
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() === 'error') pageErrors.push(`console error: ${m.text()}`);
+});
+
+const state = () => page.evaluate(() => window.hiehubViewer.state());
+
+/** Grey values of the image canvas, every 4th pixel in each direction (R channel). */
+const grab = () =>
+  page.evaluate(() => {
+    const c = document.getElementById('image');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const out = [];
+    for (let y = 0; y < c.height; y += 4) for (let x = 0; x < c.width; x += 4) out.push(d[4 * (y * c.width + x)]);
+    return out;
+  });
+
+/** How many sampled pixels differ by more than 2 grey levels. */
+function changed(a, b) {
+  check(a.length === b.length, `the canvas changed size between two reads (${a.length} vs ${b.length} samples)`);
+  let n = 0;
+  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 2) n++;
+  return n;
+}
+
+const nonBlack = (a) => a.filter((v) => v > 8).length;
+
+/** Waits until slice `i` is on screen from the 16-bit frame. */
+const shown = (i, what) =>
+  until(`${what}: slice ${i + 1} drawn from its 16-bit frame`, async () => {
+    const s = await state();
+    return s.slice === i && s.displayedSlice === i && s.displayedSource === 'pixels' ? s : null;
+  });
+
+const result = { expectedSlices, spacing };
+let step = 'start';
+try {
+  step = 'open the study';
+  const url = new URL(`/viewer/?study=${encodeURIComponent(studyUid)}`, base).href;
+  await page.goto(url);
+  const first = await shown(0, step);
+  result.firstImageMs = first.firstImageMs;
+  result.firstPixelsMs = first.firstPixelsMs;
+  check(first.sliceCount === expectedSlices, `the viewer has ${first.sliceCount} slices, the study JSON ${expectedSlices}`);
+  check(first.seriesInstanceUid === series0.seriesInstanceUid, `series ${first.seriesInstanceUid} open, expected ${series0.seriesInstanceUid}`);
+  const w0 = series0.instances[0];
+  if (Number.isFinite(w0.windowCenter) && Number.isFinite(w0.windowWidth)) {
+    check(first.window.center === w0.windowCenter && first.window.width === w0.windowWidth,
+      `initial window ${JSON.stringify(first.window)}, the header says ${w0.windowCenter}/${w0.windowWidth}`);
+  }
+  const thumbs = await page.locator('#series-list button').count();
+  check(thumbs === studyJson.series.length, `${thumbs} series buttons for ${studyJson.series.length} series`);
+
+  step = 'overlay';
+  const st = studyJson.study;
+  const ovPatient = await page.locator('#ov-patient').innerText();
+  const ovSeries = await page.locator('#ov-series').innerText();
+  const ovDisplay = await page.locator('#ov-display').innerText();
+  const pid = String(st.patientId ?? '').split('^')[0];
+  check(pid && ovPatient.includes(pid), `the patient overlay does not show the patient id ${pid}: ${JSON.stringify(ovPatient)}`);
+  const family = String(st.patientName ?? '').split('^')[0];
+  check(!family || ovPatient.includes(family), `the patient overlay does not show the name ${family}: ${JSON.stringify(ovPatient)}`);
+  if (st.studyDate) {
+    const d = String(st.studyDate).replace(/-/g, '');
+    check(ovPatient.includes(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}`), `the overlay does not show the study date ${st.studyDate}: ${JSON.stringify(ovPatient)}`);
+  }
+  check(ovSeries.includes(`Slice 1/${expectedSlices}`), `the series overlay does not say "Slice 1/${expectedSlices}": ${JSON.stringify(ovSeries)}`);
+  check(/W -?\d+ L -?\d+/.test(ovDisplay) && /Zoom \d+\.\d+×/.test(ovDisplay), `the display overlay lacks W/L or zoom: ${JSON.stringify(ovDisplay)}`);
+  const px0 = await grab();
+  check(nonBlack(px0) > px0.length / 20, `the first image is (almost) black: ${nonBlack(px0)} of ${px0.length} samples lit`);
+
+  step = 'scroll by wheel';
+  const box = await page.locator('#viewport').boundingBox();
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx, cy);
+  for (let k = 0; k < 3; k++) {
+    await page.mouse.wheel(0, 100);
+    await sleep(30);
+  }
+  await shown(3, step);
+  const px3 = await grab();
+  result.wheelChangedSamples = changed(px0, px3);
+  check(result.wheelChangedSamples > 50, `scrolling from slice 1 to 4 changed only ${result.wheelChangedSamples} sampled pixels`);
+  check((await page.locator('#ov-series').innerText()).includes(`Slice 4/${expectedSlices}`), 'the overlay does not say slice 4 after the wheel');
+  await page.mouse.wheel(0, -100);
+  await shown(2, 'scroll back by wheel');
+
+  step = 'scroll by keys';
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await shown(4, 'ArrowDown twice');
+  const px4 = await grab();
+  result.keyChangedSamples = changed(px3, px4);
+  check(result.keyChangedSamples > 50, `ArrowDown from slice 4 to 5 changed only ${result.keyChangedSamples} sampled pixels`);
+  await page.keyboard.press('End');
+  await shown(expectedSlices - 1, 'End');
+  const pxEnd = await grab();
+  check(changed(px4, pxEnd) > 50, 'the last slice looks like slice 5');
+  await page.keyboard.press('PageUp');
+  const page10 = Math.max(1, Math.round(expectedSlices / 10));
+  await shown(expectedSlices - 1 - page10, 'PageUp');
+  await page.keyboard.press('Home');
+  await shown(0, 'Home');
+  const pxHome = await grab();
+  check(changed(px0, pxHome) === 0, `slice 1 drawn again differs from its first drawing in ${changed(px0, pxHome)} samples`);
+
+  step = 'scroll by slider';
+  const mid = Math.floor(expectedSlices / 2);
+  await page.locator('#slider').fill(String(mid + 1));
+  await shown(mid, step);
+
+  step = 'window/level drag';
+  const before = await state();
+  const pxBefore = await grab();
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  for (let k = 1; k <= 10; k++) await page.mouse.move(cx + 12 * k, cy - 6 * k);
+  await page.mouse.up();
+  const after = await until('the window to change after the drag', async () => {
+    const s = await state();
+    return s.window.center !== before.window.center && s.window.width !== before.window.width && s.drawCount > before.drawCount ? s : null;
+  });
+  await sleep(100); // the last draw of the drag
+  const pxAfter = await grab();
+  result.windowBefore = before.window;
+  result.windowAfter = (await state()).window;
+  result.wlChangedSamples = changed(pxBefore, pxAfter);
+  check(after.window.width > before.window.width, `dragging right widened nothing: ${JSON.stringify(before.window)} → ${JSON.stringify(after.window)}`);
+  check(result.wlChangedSamples > 50, `the W/L drag changed only ${result.wlChangedSamples} sampled pixels`);
+  check((await page.locator('#ov-display').innerText()).includes(`W ${Math.round(result.windowAfter.width)}`), 'the overlay does not show the new window width');
+
+  step = 'window preset';
+  await page.locator('#preset').selectOption('lung');
+  await until('the lung window', async () => {
+    const s = await state();
+    return s.window.center === -600 && s.window.width === 1500;
+  });
+  await sleep(100);
+  const pxLung = await grab();
+  result.presetChangedSamples = changed(pxAfter, pxLung);
+  check(result.presetChangedSamples > 50, `the lung preset changed only ${result.presetChangedSamples} sampled pixels`);
+
+  step = 'zoom';
+  const z0 = (await state()).zoom;
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  const z1 = (await until('zoom in', async () => ((await state()).zoom > z0 * 1.2 ? state() : null))).zoom;
+  await page.keyboard.press('0');
+  await until('fit again', async () => Math.abs((await state()).zoom - z0) < 1e-6);
+  result.zoom = { fit: z0, zoomedIn: z1 };
+
+  step = 'length measurement';
+  await page.getByRole('button', { name: 'Length' }).click();
+  check((await state()).tool === 'length', 'the Length button did not select the length tool');
+  const zoom = (await state()).zoom; // CSS pixels per image pixel
+  const dxCss = 200;
+  await page.mouse.move(cx - dxCss / 2, cy);
+  await page.mouse.down();
+  for (let k = 1; k <= 10; k++) await page.mouse.move(cx - dxCss / 2 + (dxCss * k) / 10, cy);
+  await page.mouse.up();
+  const m = await until('a finished length measurement', async () => (await state()).lastMeasurement);
+  const shownText = await page.locator('#ov-measure').innerText();
+  result.length = { value: m.value, unit: m.unit, text: shownText, zoom };
+  check(m.type === 'length', `the last measurement is a ${m.type}`);
+  if (Array.isArray(spacing)) {
+    const expectedMm = (dxCss / zoom) * spacing[1];
+    result.length.expectedMm = expectedMm;
+    check(m.unit === 'mm', `a length over pixel spacing ${spacing} is in ${m.unit}`);
+    check(Math.abs(m.value - expectedMm) <= Math.max(0.5, expectedMm * 0.02),
+      `length ${m.value} mm, expected ${expectedMm.toFixed(2)} mm (${dxCss} CSS px at ${zoom.toFixed(3)} px/pixel × ${spacing[1]} mm)`);
+    const mm = /Length (\d+(?:\.\d+)?) mm/.exec(shownText);
+    check(mm, `no "Length … mm" shown: ${JSON.stringify(shownText)}`);
+    check(Math.abs(Number(mm[1]) - m.value) < 0.06, `the overlay says ${mm[1]} mm, the measurement is ${m.value}`);
+  } else {
+    check(/Length \d+ px/.test(shownText), `no "Length … px" shown: ${JSON.stringify(shownText)}`);
+  }
+
+  step = 'angle measurement';
+  await page.getByRole('button', { name: 'Angle' }).click();
+  await page.mouse.click(cx + 80, cy - 60);
+  await page.mouse.click(cx, cy - 60);
+  await page.mouse.click(cx, cy + 20);
+  const a = (await until('a finished angle', async () => {
+    const s = await state();
+    return s.lastMeasurement?.type === 'angle' ? s : null;
+  })).lastMeasurement;
+  result.angle = a.value;
+  const square = !Array.isArray(spacing) || Math.abs(spacing[0] - spacing[1]) < 1e-6;
+  if (square) check(Math.abs(a.value - 90) < 1, `a right angle measured ${a.value}°`);
+  check((await page.locator('#ov-measure').innerText()).includes('Angle'), 'no angle shown');
+
+  step = 'screenshot';
+  await page.screenshot({ path: path.join(artifactDir, 'viewer.png') });
+  await page.keyboard.press('w');
+
+  step = 'cine';
+  await page.getByRole('button', { name: 'Play' }).click();
+  const cineFrom = (await state()).slice;
+  await until('cine to move on', async () => (await state()).slice !== cineFrom, 5000);
+  await page.getByRole('button', { name: 'Pause' }).click();
+  check(!(await state()).cine.playing, 'cine still playing after Pause');
+
+  step = 'report';
+  if ((studyJson.reports ?? []).length > 0) {
+    if (await page.locator('#report').isHidden()) await page.locator('#report-toggle').click();
+    const s = await until('the report text', async () => {
+      const v = await state();
+      return v.reportShown ? v : null;
+    });
+    const text = await page.locator('#report-body').innerText();
+    check(text.trim().length > 20, `the report pane shows ${JSON.stringify(text)}`);
+    check((await page.locator('#report-body script').count()) === 0, 'the report pane holds a script element');
+    result.report = { documentUniqueId: s.reportShown, chars: text.length };
+  } else {
+    check(await page.locator('#report-toggle').isHidden(), 'a Report button for a study without reports');
+    result.report = null;
+  }
+
+  step = 'portrait tablet';
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await until('the viewport to fill the portrait screen', async () => {
+    const s = await state();
+    return s.canvas.width >= 700 && s.canvas.height >= 300;
+  });
+  const vb = await page.locator('#viewport').boundingBox();
+  const sb = await page.locator('#series-list').boundingBox();
+  check(vb.width >= 700, `the image is ${vb.width} px wide on a 768 px screen`);
+  check(sb && sb.y >= vb.y + vb.height - 1, 'the series strip is not below the image in portrait');
+  const portraitFrom = (await state()).slice;
+  await page.keyboard.press(portraitFrom + 1 < expectedSlices ? 'ArrowDown' : 'ArrowUp');
+  await shown(portraitFrom + 1 < expectedSlices ? portraitFrom + 1 : portraitFrom - 1, 'arrow key in portrait');
+  const pxPortrait = await grab();
+  check(nonBlack(pxPortrait) > pxPortrait.length / 40, 'the portrait image is (almost) black');
+  await page.screenshot({ path: path.join(artifactDir, 'viewer-portrait.png') });
+
+  step = 'page errors';
+  check(pageErrors.length === 0, pageErrors.join('\n'));
+  result.seconds = (Date.now() - started) / 1000;
+  console.log(`RESULT ${JSON.stringify(result)}`);
+  await browser.close();
+  process.exit(0);
+} catch (e) {
+  console.error(`viewer.mjs: step "${step}" failed: ${e.message}`);
+  if (pageErrors.length) console.error(pageErrors.join('\n'));
+  try {
+    console.error(`state: ${JSON.stringify(await state())}`);
+    await page.screenshot({ path: path.join(artifactDir, 'viewer-failure.png') });
+  } catch {
+    // the page is gone: nothing more to show
+  }
+  await browser.close();
+  process.exit(1);
+}

@@ -1,0 +1,236 @@
+//! The DICOM viewer (`/viewer/`) in headless Chromium: a real server holding a generated phantom CT
+//! series (`hiehub bench phantom`, 20 slices) ingested by STOW-RS, driven by
+//! `tests/browser/viewer.mjs` (npm `playwright-core` with Debian's `chromium`). The page must show
+//! the first image and the overlay, change slice and canvas pixels on wheel, keys and slider, change
+//! pixel values on a window/level drag, and show a length in mm that agrees with the pixel spacing.
+//! Screenshots are kept under `target/test-artifacts/viewer/`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
+const SLICES: usize = 20;
+const SIZE: usize = 256;
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `target/test-artifacts/viewer`: kept after the run (CI uploads `target/test-artifacts`).
+fn artifact_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent()
+        .unwrap_or(tmp)
+        .join("test-artifacts")
+        .join("viewer")
+}
+
+/// Fails naming the package when something the browser test drives is missing.
+fn require_browser_tools() {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "node is not installed (Debian package 'nodejs', >= 20): run deploy/setup.sh --test ({node:?})"
+    );
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install the Debian package 'chromium' (deploy/setup.sh --test does)"
+    );
+    assert!(
+        browser_dir()
+            .join("node_modules/playwright-core/package.json")
+            .exists(),
+        "the npm package 'playwright-core' is not installed in tests/browser: run deploy/setup.sh --test \
+         (npm ci --no-audit --no-fund in tests/browser)"
+    );
+}
+
+/// Writes the phantom series into `dir` with the hub's own generator; returns its study UID and
+/// the Part-10 files in name order.
+fn phantom(dir: &Path) -> (String, Vec<PathBuf>) {
+    let out = Command::new(bin())
+        .args(["bench", "phantom", "--slices"])
+        .arg(SLICES.to_string())
+        .arg("--rows")
+        .arg(SIZE.to_string())
+        .arg("--columns")
+        .arg(SIZE.to_string())
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .expect("run hiehub bench phantom");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "hiehub bench phantom failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let study = stdout
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .expect("hiehub bench phantom printed nothing")
+        .to_owned();
+    assert!(
+        !study.is_empty() && study.chars().all(|c| c.is_ascii_digit() || c == '.'),
+        "hiehub bench phantom's last line is not a UID: {stdout:?}"
+    );
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), SLICES, "phantom files in {}", dir.display());
+    (study, files)
+}
+
+/// STOW-RS: all files in one multipart/related request.
+fn stow(server: &Server, files: &[PathBuf]) {
+    let boundary = "hiehub-viewer-test-boundary";
+    let mut body = Vec::new();
+    for f in files {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(&std::fs::read(f).unwrap());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let resp = client()
+        .post(server.url("/dicomweb/studies"))
+        .header(
+            "content-type",
+            format!("multipart/related; type=\"application/dicom\"; boundary={boundary}"),
+        )
+        .header("accept", "application/dicom+json")
+        .body(body)
+        .send()
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().unwrap_or_default();
+    assert!(status.is_success(), "STOW-RS answered {status}: {text}");
+}
+
+/// Runs the Playwright script; returns whether it succeeded and everything it printed.
+fn run_script(args: &[&str]) -> (bool, String) {
+    let started = Instant::now();
+    let mut child = Command::new("node")
+        .arg(browser_dir().join("viewer.mjs"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn node");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if started.elapsed() > SCRIPT_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = format!(
+        "{}{}",
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default()
+    );
+    eprintln!(
+        "[viewer.mjs] {:.1} s\n{text}",
+        started.elapsed().as_secs_f64()
+    );
+    match status {
+        Some(s) => (s.success(), text),
+        None => (
+            false,
+            format!("{text}\nviewer.mjs did not finish within {SCRIPT_TIMEOUT:?}"),
+        ),
+    }
+}
+
+fn is_png(path: &Path) -> bool {
+    std::fs::read(path).is_ok_and(|b| b.len() > 1000 && b.starts_with(b"\x89PNG\r\n\x1a\n"))
+}
+
+#[test]
+fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
+    require_browser_tools();
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let (study, files) = phantom(work.path());
+    stow(&server, &files);
+
+    // the study as the viewer will see it
+    let resp = client()
+        .get(server.url(&format!("/viewer/api/studies/{study}")))
+        .send()
+        .unwrap();
+    assert!(
+        resp.status().is_success(),
+        "GET /viewer/api/studies/{study}: {}",
+        resp.status()
+    );
+    let json: serde_json::Value = resp.json().unwrap();
+    let instances = json["series"][0]["instances"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no instances in the study JSON: {json}"));
+    assert_eq!(instances.len(), SLICES, "{json}");
+    let col_spacing = instances[0]["pixelSpacing"][1]
+        .as_f64()
+        .unwrap_or_else(|| panic!("the phantom has no pixel spacing: {}", instances[0]));
+
+    let dir = artifact_dir();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = server.url("");
+    let (ok, out) = run_script(&[&base, &study, dir.to_str().unwrap()]);
+    assert!(ok, "the browser test failed:\n{out}");
+
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .unwrap_or_else(|| panic!("viewer.mjs printed no RESULT line:\n{out}"));
+    let result: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(result["expectedSlices"].as_u64(), Some(SLICES as u64));
+    // the length the page showed, against the spacing the hub holds and the zoom the page used
+    let shown = result["length"]["value"].as_f64().unwrap();
+    let zoom = result["length"]["zoom"].as_f64().unwrap();
+    let expected = 200.0 / zoom * col_spacing;
+    assert!(
+        (shown - expected).abs() <= (expected * 0.02).max(0.5),
+        "length {shown} mm shown, {expected} mm expected for 200 CSS px at zoom {zoom} and spacing {col_spacing}"
+    );
+    assert_eq!(result["length"]["unit"].as_str(), Some("mm"));
+    assert!(
+        result["wlChangedSamples"].as_u64().unwrap() > 50,
+        "{result}"
+    );
+    for name in ["viewer.png", "viewer-portrait.png"] {
+        assert!(
+            is_png(&dir.join(name)),
+            "no screenshot {} kept",
+            dir.join(name).display()
+        );
+    }
+}
