@@ -9,7 +9,7 @@ export class FrameStore {
    * `urls[i]`: the pixel URL of slice i. `budget`: bytes of decoded frames to keep.
    * `onLoaded(i)` is called whenever slice i arrives.
    */
-  constructor(urls, { budget = 384 * 1024 * 1024, concurrency = 6, onLoaded = () => {}, onError = () => {} } = {}) {
+  constructor(urls, { budget = 256 * 1024 * 1024, concurrency = 6, onLoaded = () => {}, onError = () => {} } = {}) {
     this.urls = urls;
     this.budget = budget;
     this.concurrency = concurrency;

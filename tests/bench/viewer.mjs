@@ -138,7 +138,7 @@ for (let run = 0; run < opts.runs; run++) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
-  await page.waitForFunction(() => window.hiehubViewer.state().displayedSource === 'pixels', null, { timeout: 30000, polling: 20 });
+  await page.waitForFunction(() => window.hiehubViewer?.state().displayedSource === 'pixels', null, { timeout: 30000, polling: 20 });
   const s = await page.evaluate(() => window.hiehubViewer.state());
   if (errors.length) die(`page errors: ${errors.join('; ')}`);
   n = s.sliceCount;
@@ -172,7 +172,7 @@ for (let run = 0; run < opts.runs; run++) {
     const loadedAtStart = (await page.evaluate(() => window.hiehubViewer.state())).loadedFrames;
     const coldMs = await scroll('ArrowDown', n - 1);
     cold = { ms: coldMs, rate: (n - 1) / (coldMs / 1000), loadedAtStart };
-    await page.waitForFunction((n) => window.hiehubViewer.state().loadedFrames >= n, n, { timeout: 120000, polling: 100 });
+    await page.waitForFunction((n) => window.hiehubViewer?.state().loadedFrames >= n, n, { timeout: 120000, polling: 100 });
     const warmMs = await scroll('ArrowUp', n - 1);
     warm = { ms: warmMs, rate: (n - 1) / (warmMs / 1000) };
   }

@@ -77,7 +77,7 @@ try {
 } catch (e) {
   die(2, `Chromium (${CHROMIUM}, Debian package 'chromium') did not start: ${e.message}`);
 }
-const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1 });
+const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1, hasTouch: true });
 const page = await context.newPage();
 page.setDefaultTimeout(15000);
 const pageErrors = [];
@@ -115,6 +115,68 @@ const shown = (i, what) =>
     return s.slice === i && s.displayedSlice === i && s.displayedSource === 'pixels' ? s : null;
   });
 
+/** The decoded frame of `inst` as the hub serves it to the viewer (node's fetch un-gzips it). */
+async function frameOf(inst) {
+  const u = new URL(`/viewer/api/pixels/${encodeURIComponent(studyUid)}/${encodeURIComponent(series0.seriesInstanceUid)}/${encodeURIComponent(inst.sopInstanceUid)}/1`, base);
+  const r = await fetch(u, { headers: { 'accept-encoding': 'gzip' } });
+  if (!r.ok) throw new Error(`GET ${u}: ${r.status}`);
+  const format = r.headers.get('x-pixel-format');
+  const rows = Number(r.headers.get('x-rows'));
+  const cols = Number(r.headers.get('x-columns'));
+  const buf = Buffer.from(await r.arrayBuffer());
+  check(format === 'int16' || format === 'uint16', `the phantom's pixel format is ${format}`);
+  check(buf.length === rows * cols * 2, `${buf.length} bytes for ${rows}×${cols} ${format}`);
+  const at = (x, y) => (format === 'int16' ? buf.readInt16LE(2 * (y * cols + x)) : buf.readUInt16LE(2 * (y * cols + x)));
+  return { rows, cols, at };
+}
+
+/** PS3.3 C.11.2.1.2.1 linear VOI to 8 bits, written here independently of the page's code. */
+function expectedGrey(stored, inst, win) {
+  const x = stored * (inst.rescaleSlope ?? 1) + (inst.rescaleIntercept ?? 0);
+  const c = win.center;
+  const w = win.width;
+  let y;
+  if (x <= c - 0.5 - (w - 1) / 2) y = 0;
+  else if (x > c - 0.5 + (w - 1) / 2) y = 255;
+  else y = ((x - (c - 0.5)) / (w - 1) + 0.5) * 255;
+  return inst.photometricInterpretation === 'MONOCHROME1' ? 255 - y : y;
+}
+
+/**
+ * Compares the canvas with the 16-bit frame windowed here: at every point of a grid inside a
+ * uniform 7×7 neighbourhood of the image, the grey on screen must be the expected one ±1.
+ */
+async function checkWindowedPixels(what) {
+  const s = await state();
+  const inst = series0.instances[s.slice];
+  const f = await frameOf(inst);
+  const canvas = await page.evaluate(() => {
+    const c = document.getElementById('image');
+    return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)) };
+  });
+  let compared = 0;
+  const bad = [];
+  for (let y = 4; y < f.rows - 4; y += Math.max(1, Math.floor(f.rows / 24))) {
+    for (let x = 4; x < f.cols - 4; x += Math.max(1, Math.floor(f.cols / 24))) {
+      const v = f.at(x, y);
+      let uniform = true;
+      for (let dy = -3; dy <= 3 && uniform; dy++) for (let dx = -3; dx <= 3; dx++) if (f.at(x + dx, y + dy) !== v) { uniform = false; break; }
+      if (!uniform) continue;
+      // the pixel's centre on the canvas (device pixels; dpr 1)
+      const sx = Math.floor(s.canvas.width / 2 + s.pan.x + (x + 0.5 - f.cols / 2) * s.zoom);
+      const sy = Math.floor(s.canvas.height / 2 + s.pan.y + (y + 0.5 - f.rows / 2) * s.zoom);
+      if (sx < 0 || sy < 0 || sx >= canvas.w || sy >= canvas.h) continue;
+      const got = canvas.data[sy * canvas.w + sx];
+      const want = expectedGrey(v, inst, s.window);
+      compared++;
+      if (Math.abs(got - want) > 1) bad.push(`image (${x},${y}) stored ${v}: screen (${sx},${sy}) grey ${got}, expected ${want.toFixed(1)}`);
+    }
+  }
+  check(compared >= 20, `${what}: only ${compared} uniform points to compare`);
+  check(bad.length === 0, `${what}: ${bad.length} of ${compared} pixels off by more than 1 grey level with window ${JSON.stringify(s.window)}:\n${bad.slice(0, 8).join('\n')}`);
+  return compared;
+}
+
 const result = { expectedSlices, spacing };
 let step = 'start';
 try {
@@ -149,6 +211,7 @@ try {
   }
   check(ovSeries.includes(`Slice 1/${expectedSlices}`), `the series overlay does not say "Slice 1/${expectedSlices}": ${JSON.stringify(ovSeries)}`);
   check(/W -?\d+ L -?\d+/.test(ovDisplay) && /Zoom \d+\.\d+×/.test(ovDisplay), `the display overlay lacks W/L or zoom: ${JSON.stringify(ovDisplay)}`);
+  result.pixelsComparedFirst = await checkWindowedPixels('the first image');
   const px0 = await grab();
   check(nonBlack(px0) > px0.length / 20, `the first image is (almost) black: ${nonBlack(px0)} of ${px0.length} samples lit`);
 
@@ -211,7 +274,8 @@ try {
   result.wlChangedSamples = changed(pxBefore, pxAfter);
   check(after.window.width > before.window.width, `dragging right widened nothing: ${JSON.stringify(before.window)} → ${JSON.stringify(after.window)}`);
   check(result.wlChangedSamples > 50, `the W/L drag changed only ${result.wlChangedSamples} sampled pixels`);
-  check((await page.locator('#ov-display').innerText()).includes(`W ${Math.round(result.windowAfter.width)}`), 'the overlay does not show the new window width');
+  await until('the new window width in the overlay', async () => (await page.locator('#ov-display').innerText()).includes(`W ${Math.round(result.windowAfter.width)}`));
+  result.pixelsComparedAfterDrag = await checkWindowedPixels('after the W/L drag');
 
   step = 'window preset';
   await page.locator('#preset').selectOption('lung');
@@ -223,6 +287,7 @@ try {
   const pxLung = await grab();
   result.presetChangedSamples = changed(pxAfter, pxLung);
   check(result.presetChangedSamples > 50, `the lung preset changed only ${result.presetChangedSamples} sampled pixels`);
+  await checkWindowedPixels('lung preset');
 
   step = 'zoom';
   const z0 = (await state()).zoom;
@@ -242,7 +307,10 @@ try {
   for (let k = 1; k <= 10; k++) await page.mouse.move(cx - dxCss / 2 + (dxCss * k) / 10, cy);
   await page.mouse.up();
   const m = await until('a finished length measurement', async () => (await state()).lastMeasurement);
-  const shownText = await page.locator('#ov-measure').innerText();
+  const shownText = await until('the length shown in the overlay', async () => {
+    const t = await page.locator('#ov-measure').innerText();
+    return t.includes('Length') ? t : null;
+  });
   result.length = { value: m.value, unit: m.unit, text: shownText, zoom };
   check(m.type === 'length', `the last measurement is a ${m.type}`);
   if (Array.isArray(spacing)) {
@@ -270,7 +338,7 @@ try {
   result.angle = a.value;
   const square = !Array.isArray(spacing) || Math.abs(spacing[0] - spacing[1]) < 1e-6;
   if (square) check(Math.abs(a.value - 90) < 1, `a right angle measured ${a.value}°`);
-  check((await page.locator('#ov-measure').innerText()).includes('Angle'), 'no angle shown');
+  await until('the angle shown in the overlay', async () => (await page.locator('#ov-measure').innerText()).includes(`Angle ${a.value.toFixed(1)}°`));
 
   step = 'screenshot';
   await page.screenshot({ path: path.join(artifactDir, 'viewer.png') });
@@ -282,6 +350,32 @@ try {
   await until('cine to move on', async () => (await state()).slice !== cineFrom, 5000);
   await page.getByRole('button', { name: 'Pause' }).click();
   check(!(await state()).cine.playing, 'cine still playing after Pause');
+
+  step = 'touch: one-finger window/level, two-finger pinch zoom';
+  const cdp = await context.newCDPSession(page);
+  const touch = (type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+  await page.keyboard.press('w');
+  const t0 = await state();
+  await touch('touchStart', [[cx, cy]]);
+  for (let k = 1; k <= 8; k++) await touch('touchMove', [[cx + 10 * k, cy + 5 * k]]);
+  await touch('touchEnd', []);
+  const t1 = await until('the window to change after a one-finger drag', async () => {
+    const v = await state();
+    return v.window.width !== t0.window.width && v.window.center !== t0.window.center ? v : null;
+  });
+  check(t1.window.width > t0.window.width, `a finger dragged right narrowed the window: ${JSON.stringify(t0.window)} → ${JSON.stringify(t1.window)}`);
+  check(Math.abs(t1.zoom - t0.zoom) < 1e-9, 'a one-finger W/L drag changed the zoom');
+  await touch('touchStart', [[cx - 50, cy], [cx + 50, cy]]);
+  for (let k = 1; k <= 10; k++) await touch('touchMove', [[cx - 50 - 5 * k, cy], [cx + 50 + 5 * k, cy]]);
+  await touch('touchEnd', []);
+  const t2 = await until('the zoom to change after a pinch', async () => {
+    const v = await state();
+    return v.zoom > t1.zoom * 1.5 ? v : null;
+  });
+  result.pinch = { from: t1.zoom, to: t2.zoom };
+  check(Math.abs(t2.zoom / t1.zoom - 2) < 0.1, `spreading two fingers from 100 to 200 px zoomed ${(t2.zoom / t1.zoom).toFixed(3)}×, expected 2×`);
+  check(t2.window.width === t1.window.width, 'the pinch changed the window');
+  await page.keyboard.press('0');
 
   step = 'report';
   if ((studyJson.reports ?? []).length > 0) {
@@ -315,6 +409,20 @@ try {
   const pxPortrait = await grab();
   check(nonBlack(pxPortrait) > pxPortrait.length / 40, 'the portrait image is (almost) black');
   await page.screenshot({ path: path.join(artifactDir, 'viewer-portrait.png') });
+
+  step = "the patient's studies page";
+  const pidFull = studyJson.study.patientId;
+  if (pidFull) {
+    const listPage = await context.newPage();
+    listPage.on('pageerror', (e) => pageErrors.push(`patient page error: ${e.message}`));
+    await listPage.goto(new URL(`/viewer/?patient=${encodeURIComponent(pidFull)}`, base).href);
+    const link = listPage.locator(`#patient-studies a[href*="${encodeURIComponent(studyUid)}"]`).first();
+    await link.waitFor();
+    await link.click();
+    await listPage.waitForFunction((uid) => window.hiehubViewer?.state().studyInstanceUid === uid && window.hiehubViewer?.state().displayedSource === 'pixels', studyUid);
+    await listPage.close();
+    result.patientPage = true;
+  }
 
   step = 'page errors';
   check(pageErrors.length === 0, pageErrors.join('\n'));

@@ -234,3 +234,25 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
         );
     }
 }
+
+/// The viewer's pure modules (window/level tables, measurements) checked in node against the
+/// formulas written out independently in `tests/browser/viewer_units.mjs`.
+#[test]
+fn the_viewer_window_level_tables_and_measurements_follow_the_formulas() {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|o| o.status.success()),
+        "node is not installed (Debian package 'nodejs', >= 20): run deploy/setup.sh --test ({node:?})"
+    );
+    let out = Command::new("node")
+        .arg(browser_dir().join("viewer_units.mjs"))
+        .output()
+        .expect("run node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "viewer_units.mjs failed:\n{text}");
+    assert!(text.contains("checks passed"), "{text}");
+}
