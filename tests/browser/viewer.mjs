@@ -424,6 +424,20 @@ try {
     result.patientPage = true;
   }
 
+  step = 'an unknown study';
+  {
+    const bad = await context.newPage();
+    const badErrors = [];
+    bad.on('pageerror', (e) => badErrors.push(e.message));
+    await bad.goto(new URL('/viewer/?study=1.2.999.999.1', base).href);
+    const banner = bad.locator('#banner');
+    await banner.waitFor({ state: 'visible' });
+    const text = await banner.innerText();
+    check(/\b404\b/.test(text), `the banner for an unknown study does not say 404: ${JSON.stringify(text)}`);
+    check(badErrors.length === 0, `page errors on an unknown study: ${badErrors.join('; ')}`);
+    await bad.close();
+  }
+
   step = 'page errors';
   check(pageErrors.length === 0, pageErrors.join('\n'));
   result.seconds = (Date.now() - started) / 1000;
