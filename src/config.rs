@@ -38,6 +38,9 @@ pub struct Config {
     pub workers: u32,
     pub log_format: String,
     pub log_level: String,
+    pub dicom_addr: String,
+    pub dicom_ae_title: String,
+    pub max_stow_bytes: u64,
 }
 
 impl Default for Config {
@@ -67,6 +70,9 @@ impl Default for Config {
             workers: 0,
             log_format: "text".into(),
             log_level: "info".into(),
+            dicom_addr: String::new(),
+            dicom_ae_title: "HIEHUB".into(),
+            max_stow_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -159,6 +165,18 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "log_level",
         "Log filter (tracing EnvFilter syntax, e.g. info or hiehub=debug). RUST_LOG overrides it.",
+    ),
+    (
+        "dicom_addr",
+        "DICOM listener (C-STORE SCP and C-ECHO, PS3.8 upper layer), e.g. 0.0.0.0:11112. Empty: off.",
+    ),
+    (
+        "dicom_ae_title",
+        "This hub's DICOM AE title: associations called to another AE title are rejected; also the Retrieve AE Title in answers.",
+    ),
+    (
+        "max_stow_bytes",
+        "Largest STOW-RS request body accepted (bytes); larger ones get 413.",
     ),
 ];
 
@@ -267,6 +285,7 @@ impl Config {
             ("https_addr", &self.https_addr),
             ("syslog_tls_addr", &self.syslog_tls_addr),
             ("syslog_udp_addr", &self.syslog_udp_addr),
+            ("dicom_addr", &self.dicom_addr),
         ] {
             if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
                 return Err(ConfigError::Invalid(format!(

@@ -84,6 +84,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     ledger_api::configure(cfg);
     inspector::configure(cfg);
+    crate::dicomweb::configure(cfg);
+    crate::viewer::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));
