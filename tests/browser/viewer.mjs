@@ -2,13 +2,13 @@
 // playwright-core). Run by tests/it/viewer_browser.rs against a real server holding a phantom CT
 // series ingested by STOW-RS.
 //
-//   node tests/browser/viewer.mjs <base-url> <study-uid> <artifact-dir>
+//   node tests/browser/viewer.mjs <base-url> <study-uid> <artifact-dir> [<report text>...]
 //
 // Opens /viewer/?study=<uid> on a tablet-sized screen (1024×768), waits for the first image, checks
 // the overlay against the study's JSON, scrolls by wheel, keys and slider (the slice shown changes
 // and so do the canvas pixels), drags the window (pixel values change), applies a preset, zooms,
 // draws a length (mm, checked against the pixel spacing) and an angle, opens the report pane when
-// the study has a report, turns the screen to portrait (768×1024) and keeps screenshots in
+// the study has a report (each <report text> must be shown in it, as text), turns the screen to portrait (768×1024) and keeps screenshots in
 // <artifact-dir> (viewer.png, viewer-portrait.png; viewer-failure.png on failure).
 // Prints "RESULT <json>" with what it measured; exits 0 when every step passed, 1 naming the step
 // that failed, 2 on bad usage or setup.
@@ -26,7 +26,7 @@ function die(code, message) {
   process.exit(code);
 }
 
-const [base, studyUid, artifactDir] = process.argv.slice(2);
+const [base, studyUid, artifactDir, ...reportTexts] = process.argv.slice(2);
 if (!base || !studyUid || !artifactDir) die(2, 'usage: node viewer.mjs <base-url> <study-uid> <artifact-dir>');
 if (!existsSync(CHROMIUM)) die(2, `no Chromium at ${CHROMIUM}: install the Debian package 'chromium' (deploy/setup.sh --test does)`);
 let chromium;
@@ -387,8 +387,10 @@ try {
     const text = await page.locator('#report-body').innerText();
     check(text.trim().length > 20, `the report pane shows ${JSON.stringify(text)}`);
     check((await page.locator('#report-body script').count()) === 0, 'the report pane holds a script element');
+    for (const t of reportTexts) check(text.includes(t), `the report pane does not show ${JSON.stringify(t)}: ${JSON.stringify(text.slice(0, 500))}`);
     result.report = { documentUniqueId: s.reportShown, chars: text.length };
   } else {
+    check(reportTexts.length === 0, `the study lists no report, expected one showing ${JSON.stringify(reportTexts)}`);
     check(await page.locator('#report-toggle').isHidden(), 'a Report button for a study without reports');
     result.report = null;
   }

@@ -3,12 +3,21 @@
 //! `tests/browser/viewer.mjs` (npm `playwright-core` with Debian's `chromium`). The page must show
 //! the first image and the overlay, change slice and canvas pixels on wheel, keys and slider, change
 //! pixel values on a window/level drag, and show a length in mm that agrees with the pixel spacing.
-//! Screenshots are kept under `target/test-artifacts/viewer/`.
+//! The study's radiology report (a CDA submitted by ITI-41 with the study in its referenceIdList)
+//! must open in the report pane. Screenshots are kept under `target/test-artifacts/viewer/`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use hiehub::ebxml;
+use hiehub::xds::{
+    self, AssociationType, PatientId, RegistryObjectId, Submission, SubmissionSetStatus, UniqueId,
+};
 
 use crate::harness::*;
 
@@ -16,6 +25,11 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
 const SLICES: usize = 20;
 const SIZE: usize = 256;
+/// The phantom's patient: PatientID and IssuerOfPatientID, an affinity-domain CX together.
+const PATIENT_ID: &str = "VIEWER-7";
+const ISSUER: &str = "1.2.826.0.1.3680043.2.1125.47";
+const ITI41: &str = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b";
+const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
@@ -62,6 +76,7 @@ fn phantom(dir: &Path) -> (String, Vec<PathBuf>) {
         .arg(SIZE.to_string())
         .arg("--out")
         .arg(dir)
+        .args(["--patient-id", PATIENT_ID, "--issuer", ISSUER])
         .output()
         .expect("run hiehub bench phantom");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -116,6 +131,134 @@ fn stow(server: &Server, files: &[PathBuf]) {
     let status = resp.status();
     let text = resp.text().unwrap_or_default();
     assert!(status.is_success(), "STOW-RS answered {status}: {text}");
+}
+
+/// A CDA R2 radiology report about the phantom, written for this test; its narrative carries
+/// markup-looking text that must reach the page as text.
+fn cda_report(cx_id: &str, study: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ClinicalDocument xmlns="urn:hl7-org:v3">
+  <typeId root="2.16.840.1.113883.1.3" extension="POCD_HD000040"/>
+  <id root="{study}.9"/>
+  <code code="18748-4" codeSystem="2.16.840.1.113883.6.1" displayName="Diagnostic imaging study"/>
+  <title>CT thorax phantom report</title>
+  <effectiveTime value="20261123013000+0000"/>
+  <confidentialityCode code="N" codeSystem="2.16.840.1.113883.5.25"/>
+  <recordTarget><patientRole><id extension="{cx_id}" root="{ISSUER}"/></patientRole></recordTarget>
+  <author><time value="20261123013000+0000"/><assignedAuthor><id root="{ISSUER}.1"/>
+    <assignedPerson><name><given>Ada</given><family>Radiologist</family></name></assignedPerson>
+  </assignedAuthor></author>
+  <custodian><assignedCustodian><representedCustodianOrganization><id root="{ISSUER}"/></representedCustodianOrganization></assignedCustodian></custodian>
+  <component><structuredBody>
+    <component><section><title>Findings</title>
+      <text><paragraph>Elliptical body contour, two lungs and a moving dense disc, as generated.</paragraph>
+      <paragraph>Text that looks like markup stays text: &lt;script&gt;alert(1)&lt;/script&gt;</paragraph></text>
+    </section></component>
+    <component><section><title>Impression</title>
+      <text><list><item>No abnormality in the phantom.</item></list></text>
+    </section></component>
+  </structuredBody></component>
+</ClinicalDocument>
+"#
+    )
+}
+
+/// The NIST inline-base64 ITI-41 submission as a domain value, to derive the report's from.
+fn template_submission() -> Submission {
+    let dir = "nist/xds/valid-iti41-multipart-inline-base64";
+    let ct = std::fs::read_to_string(fixture(&format!("{dir}/testplan.xml")))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Content-Type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap();
+    let body = std::fs::read(fixture(&format!("{dir}/body.txt"))).unwrap();
+    let parts =
+        hiehub::soap::mtom::decode(&ct, &body, hiehub::soap::mtom::Limits::default()).unwrap();
+    let mut root = hiehub::xml::parse(&parts.root.body, &hiehub::xml::Limits::default()).unwrap();
+    hiehub::soap::envelope::resolve_xop(&mut root, &parts).unwrap();
+    let body = root
+        .child(hiehub::soap::SOAP12_NS, "Body")
+        .and_then(|b| b.elements().next())
+        .unwrap();
+    let req = ebxml::ProvideAndRegisterDocumentSetRequest::decode(body).unwrap();
+    let (sub, problems) = xds::submission_from_provide_and_register(&req);
+    assert!(!xds::has_errors(&problems), "{problems:?}");
+    sub.unwrap()
+}
+
+/// Registers the phantom's patient and submits a CDA report naming `study` in its referenceIdList
+/// (ITI-41); returns the report's uniqueId.
+fn submit_report(server: &Server, study: &str) -> String {
+    let cx = format!("{PATIENT_ID}^^^&{ISSUER}&ISO");
+    let patient = PatientId::parse(&cx).unwrap();
+    let mut conn = connect(server.db_url.as_deref().unwrap());
+    diesel::sql_query("INSERT INTO patients (assigning_authority, patient_id) VALUES ($1, $2)")
+        .bind::<Text, _>(patient.authority.as_str())
+        .bind::<Text, _>(&patient.id)
+        .execute(&mut conn)
+        .unwrap();
+
+    let n = uuid::Uuid::new_v4().as_u128() % 1_000_000_000_000;
+    let unique_id = format!("{ISSUER}.2.{n}");
+    let mut s = template_submission();
+    let mut doc = s.documents[0].clone();
+    let mut member = s
+        .associations
+        .iter()
+        .find(|a| a.association_type == AssociationType::HasMember)
+        .unwrap()
+        .clone();
+    s.documents.clear();
+    s.contents.clear();
+    s.associations.clear();
+    s.submission_set.unique_id = xds::Oid::parse(&format!("{ISSUER}.3.{n}")).unwrap();
+    s.submission_set.patient_id = patient.clone();
+    let id = RegistryObjectId::parse("Report01").unwrap();
+    doc.entry_uuid = id.clone();
+    doc.unique_id = UniqueId::parse(&unique_id).unwrap();
+    doc.patient_id = patient;
+    doc.source_patient_id = Some(cx.clone());
+    doc.mime_type = "text/xml".into();
+    doc.reference_id_list = vec![format!(
+        "{study}^^^&{ISSUER}&ISO^urn:ihe:iti:xds:2016:studyInstanceUID"
+    )];
+    doc.hash = None;
+    doc.size = None;
+    s.documents.push(doc);
+    s.contents.push(xds::DocumentContent {
+        entry_uuid: id.clone(),
+        bytes: Bytes::from(cda_report(PATIENT_ID, study)),
+    });
+    member.entry_uuid = RegistryObjectId::parse("HasMember01").unwrap();
+    member.target = id;
+    member.submission_set_status = Some(SubmissionSetStatus::Original);
+    s.associations.push(member);
+
+    let body = xds::to_ebxml::provide_and_register_request(&s)
+        .to_xml(ebxml::EncodeOptions::INLINE)
+        .xml;
+    let resp = client()
+        .post(server.url("/xds/repository"))
+        .header("content-type", SOAP_CT)
+        .body(envelope(
+            ITI41,
+            &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            &body,
+        ))
+        .send()
+        .unwrap();
+    let status = resp.status();
+    let text = resp.text().unwrap();
+    assert!(
+        status.is_success() && text.contains(SUCCESS),
+        "ITI-41 of the report: {status}\n{text}"
+    );
+    unique_id
 }
 
 /// Runs the Playwright script; returns whether it succeeded and everything it printed.
@@ -180,6 +323,7 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
     let work = tempfile::tempdir().unwrap();
     let (study, files) = phantom(work.path());
     stow(&server, &files);
+    let report = submit_report(&server, &study);
 
     // the study as the viewer will see it
     let resp = client()
@@ -196,6 +340,18 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
         .as_array()
         .unwrap_or_else(|| panic!("no instances in the study JSON: {json}"));
     assert_eq!(instances.len(), SLICES, "{json}");
+    assert_eq!(
+        json["study"]["patientId"].as_str(),
+        Some(format!("{PATIENT_ID}^^^&{ISSUER}&ISO").as_str()),
+        "{}",
+        json["study"]
+    );
+    assert_eq!(
+        json["reports"][0]["documentUniqueId"].as_str(),
+        Some(report.as_str()),
+        "the study does not list the submitted report: {}",
+        json["reports"]
+    );
     let col_spacing = instances[0]["pixelSpacing"][1]
         .as_f64()
         .unwrap_or_else(|| panic!("the phantom has no pixel spacing: {}", instances[0]));
@@ -204,7 +360,15 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let base = server.url("");
-    let (ok, out) = run_script(&[&base, &study, dir.to_str().unwrap()]);
+    let (ok, out) = run_script(&[
+        &base,
+        &study,
+        dir.to_str().unwrap(),
+        "CT thorax phantom report",
+        "Findings",
+        "No abnormality in the phantom.",
+        "<script>alert(1)</script>",
+    ]);
     assert!(ok, "the browser test failed:\n{out}");
 
     let line = out
@@ -225,6 +389,11 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
     assert!(
         result["wlChangedSamples"].as_u64().unwrap() > 50,
         "{result}"
+    );
+    assert_eq!(
+        result["report"]["documentUniqueId"].as_str(),
+        Some(report.as_str()),
+        "the report pane did not show the submitted report: {result}"
     );
     for name in ["viewer.png", "viewer-portrait.png"] {
         assert!(
