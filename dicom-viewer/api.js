@@ -14,10 +14,10 @@ const seg = encodeURIComponent;
 const BASE = new URL('./', import.meta.url);
 const at = (rel) => new URL(rel, BASE).href;
 
-async function send(url, accept, signal) {
+async function send(url, accept, signal, started = null) {
   let resp;
   try {
-    resp = await fetch(url, { headers: { accept }, signal });
+    resp = await (started ?? fetch(url, { headers: { accept }, signal }));
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, `${url}: the server could not be reached (${e.message})`);
@@ -36,8 +36,8 @@ async function send(url, accept, signal) {
   return resp;
 }
 
-async function json(url) {
-  const resp = await send(url, 'application/json');
+async function json(url, started = null) {
+  const resp = await send(url, 'application/json', undefined, started);
   const text = await resp.text();
   try {
     return JSON.parse(text);
@@ -48,7 +48,13 @@ async function json(url) {
 
 /** `GET /viewer/api/studies/{uid}`: the study, its series (instances in display order), reports. */
 export function study(studyUid) {
-  return json(at(`api/studies/${seg(studyUid)}`));
+  const url = at(`api/studies/${seg(studyUid)}`);
+  const early = window.hiehubEarlyStudy; // started by early.js while the modules loaded
+  if (early && early.url === url) {
+    window.hiehubEarlyStudy = null;
+    return json(url, early.response);
+  }
+  return json(url);
 }
 
 /** `GET /viewer/api/patients/{id}/studies`: the patient and their imaging studies. */

@@ -212,7 +212,12 @@ function draw() {
     S.displayed = i;
     S.displayedSource = 'pixels';
     drew = true;
-    if (S.firstPixelsMs === null) S.firstPixelsMs = performance.now();
+    if (S.firstPixelsMs === null) {
+      S.firstPixelsMs = performance.now();
+      // the first image is up: the preview and thumbnails no longer need spare connections
+      S.frames.concurrency = 6;
+      S.frames.pump();
+    }
   } else if (rendered && rendered.slice === i && S.displayedSource !== 'pixels') {
     viewport.setGeometry(instance.columns, instance.rows, instance.pixelSpacing);
     viewport.draw(rendered.img);
