@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod diagnostics;
 pub mod dicomweb;
+pub mod dimse;
 pub mod ebxml;
 pub mod imaging;
 pub mod ledger;

@@ -203,15 +203,18 @@ async fn metadata(req: HttpRequest, state: web::Data<AppState>, target: Target) 
                 Ok(m) => m,
                 Err(e) => return (rows, Err(e)),
             };
-            if let Some(px) = m.get_mut("7FE00010").and_then(Value::as_object_mut) {
-                px.remove("InlineBinary");
-                px.remove("Value");
-                px.insert(
-                    "BulkDataURI".into(),
-                    Value::from(format!(
-                        "{base}/studies/{}/series/{}/instances/{}/frames/1",
-                        r.study_instance_uid, r.series_instance_uid, r.sop_instance_uid
-                    )),
+            // The header is read without the pixel data; the frames are its bulk data.
+            m.remove("7FE00010");
+            if r.render_info().has_pixels {
+                m.insert(
+                    "7FE00010".into(),
+                    serde_json::json!({
+                        "vr": "OW",
+                        "BulkDataURI": format!(
+                            "{base}/studies/{}/series/{}/instances/{}/frames/1",
+                            r.study_instance_uid, r.series_instance_uid, r.sop_instance_uid
+                        ),
+                    }),
                 );
             }
             out.push(Value::Object(m));

@@ -1,6 +1,7 @@
 //! The one integration-test binary: real server processes, real PostgreSQL, real sockets.
 
 mod harness;
+mod imaging;
 mod inspector;
 mod ledger;
 mod schemas;
