@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use hiehub::ebxml;
+use hiehub::ebxml::{self, WireMessage};
 use hiehub::xds::{
     self, AssociationType, PatientId, RegistryObjectId, Submission, SubmissionSetStatus, UniqueId,
 };
