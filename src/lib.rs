@@ -23,4 +23,5 @@ pub mod transaction;
 pub mod viewer;
 pub mod web;
 pub mod xds;
+pub mod xdsi;
 pub mod xml;

@@ -63,6 +63,8 @@ pub enum Transaction {
     UpdateDocumentSet,
     /// ITI-62 Delete Document Set (`xds::iti62`).
     DeleteDocumentSet,
+    /// RAD-69 Retrieve Imaging Document Set (`xdsi::rad69`).
+    RetrieveImagingDocumentSet,
 }
 
 pub struct Row {
@@ -178,6 +180,21 @@ pub const TABLE: &[Row] = &[
                 audit::event_id::patient_record(),
                 Action::Delete,
                 Code::ihe_transaction("ITI-62", "Delete Document Set"),
+            )
+        },
+    },
+    // RAD TF-3 §4.69.4.1.4: the Imaging Document Source records an Export (110106), Read.
+    Row {
+        transaction: Transaction::RetrieveImagingDocumentSet,
+        action: crate::xdsi::rad69::ACTION,
+        response_action: crate::xdsi::rad69::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Imaging],
+        mtom_response: true,
+        audit: || {
+            (
+                audit::event_id::export(),
+                Action::Read,
+                Code::ihe_transaction("RAD-69", "Retrieve Imaging Document Set"),
             )
         },
     },

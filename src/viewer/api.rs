@@ -41,7 +41,7 @@ pub fn reports_of_study(
          WHERE d.status = $3 AND d.mime_type = 'text/xml' AND ( \
            d.submission_set IN (SELECT k.submission_set FROM xds_document_entries k \
              JOIN imaging_manifest_references r ON r.manifest_unique_id = k.unique_id \
-             WHERE r.study_instance_uid = $1) \
+             WHERE r.study_instance_uid = $1 AND k.status = $3) \
            OR EXISTS (SELECT 1 FROM unnest(d.reference_ids) ref \
              WHERE split_part(ref, '^', 1) = $1 OR ($2 <> '' AND split_part(ref, '^', 1) = $2))) \
          ORDER BY d.creation_time DESC NULLS LAST, d.unique_id",

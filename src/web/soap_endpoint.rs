@@ -295,6 +295,12 @@ async fn process(
             );
             Ok(xds_reply(row, xds::iti62::handle(&ctx, &env.body).await))
         }
+        Transaction::RetrieveImagingDocumentSet => {
+            let blobs = xds::repository::BlobStore::new(&state.config.data_dir);
+            let requester = crate::dicomweb::common::requester(req);
+            let answer = crate::xdsi::rad69::handle(&state.db, &blobs, &requester, &env.body).await;
+            Ok(xds_reply(row, answer))
+        }
     }
 }
 

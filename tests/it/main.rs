@@ -14,3 +14,4 @@ mod xds;
 mod xds_lifecycle;
 mod xds_query;
 mod xds_seed;
+mod xdsi;
