@@ -85,6 +85,9 @@ page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
 page.on('console', (m) => {
   if (m.type() === 'error') pageErrors.push(`console error: ${m.text()}`);
 });
+page.on('response', (r) => {
+  if (r.status() >= 400) pageErrors.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+});
 
 const state = () => page.evaluate(() => window.hiehubViewer.state());
 
