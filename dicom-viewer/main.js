@@ -728,7 +728,10 @@ async function openStudy(uid) {
     return;
   }
   S.study = data.study ?? {};
-  S.series = data.series ?? [];
+  // series without images (a KOS manifest, SR, a presentation state) have nothing to show here
+  const hasPixels = (i) => i.hasPixelData !== false && i.rows !== 0;
+  S.series = (data.series ?? []).filter((s) => (s.instances ?? []).some(hasPixels));
+  for (const s of S.series) s.instances = s.instances.filter(hasPixels);
   S.reports = data.reports ?? [];
   const st = S.study;
   document.title = `${personName(st.patientName) || st.patientId || 'Study'} · ${date(st.studyDate)} · hiehub viewer`;
@@ -741,12 +744,12 @@ async function openStudy(uid) {
   buildSeriesList();
   buildReportList();
   if (!S.series.length) {
-    showError('This study has no series the hub holds.');
+    showError('The hub holds no images of this study.');
     $('loading').hidden = true;
-    return;
+  } else {
+    const wanted = S.series.findIndex((s) => s.seriesInstanceUid === params.get('series'));
+    openSeries(wanted >= 0 ? wanted : 0);
   }
-  const wanted = S.series.findIndex((s) => s.seriesInstanceUid === params.get('series'));
-  openSeries(wanted >= 0 ? wanted : 0);
   if (S.reports.length) {
     const requested = params.get('report');
     if (requested || window.matchMedia('(min-width: 1000px)').matches) showReport(requested ?? S.reports[0].documentUniqueId);
