@@ -75,6 +75,8 @@ pub const DECODABLE: &[(&str, &str)] = &[
         "1.2.840.10008.1.2.4.70",
         "JPEG Lossless SV1 (Process 14, selection value 1)",
     ),
+    ("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless (CharLS)"),
+    ("1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless (CharLS)"),
     ("1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless"),
     ("1.2.840.10008.1.2.4.91", "JPEG 2000"),
 ];

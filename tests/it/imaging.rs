@@ -514,3 +514,86 @@ fn c_store_and_c_echo_from_pynetdicom_and_dcmtk() {
         "the refused C-STORE is audited"
     );
 }
+
+#[test]
+fn every_listed_transfer_syntax_renders_like_dcmtk_and_pydicom_decode_it() {
+    let server = Server::start();
+    let work = tempfile::tempdir().expect("dir");
+    let series = phantom(1, 64);
+    series.write(work.path()).expect("phantom");
+    let out = python(
+        "codec_matrix.py",
+        &[
+            &server.url(""),
+            work.path().join("matrix").to_str().expect("path"),
+            work.path().join("slice-0001.dcm").to_str().expect("path"),
+            fixture("pydicom/dicom/SC_rgb_jpeg_dcmtk.dcm")
+                .to_str()
+                .expect("path"),
+        ],
+    );
+    println!("{out}");
+    for must in [
+        "| RLE lossless | 1.2.840.10008.1.2.5 | ok",
+        "| deflated explicit VR LE | 1.2.840.10008.1.2.1.99 | ok",
+        "| JPEG lossless SV1 | 1.2.840.10008.1.2.4.70 | ok",
+        "| JPEG baseline 8-bit (lossy) | 1.2.840.10008.1.2.4.50 | ok",
+        "| JPEG-LS lossless | 1.2.840.10008.1.2.4.80 | ok",
+        "| JPEG 2000 lossless (pylibjpeg-openjpeg) | 1.2.840.10008.1.2.4.90 | ok",
+        "| JPEG extended 12-bit | 1.2.840.10008.1.2.4.51 | refused (406)",
+        "| 8-bit MONOCHROME1 | 1.2.840.10008.1.2.1 | ok",
+        "| multi-frame RLE (frame 2) | 1.2.840.10008.1.2.5 | ok",
+        "| RGB uncompressed, planar configuration 1 | 1.2.840.10008.1.2.1 | ok",
+        "| YBR_FULL uncompressed | 1.2.840.10008.1.2.1 | ok",
+    ] {
+        assert!(out.contains(must), "missing '{must}' in:\n{out}");
+    }
+}
+
+#[test]
+fn every_imaging_route_is_in_the_openapi_document_and_served() {
+    let server = Server::start();
+    let doc: Value = client()
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .expect("openapi")
+        .json()
+        .expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    let imaging: Vec<&String> = paths
+        .keys()
+        .filter(|p| {
+            p.starts_with("/dicomweb") || p.starts_with("/wado") || p.starts_with("/viewer/api")
+        })
+        .collect();
+    // the routes of src/dicomweb/mod.rs and src/viewer/mod.rs (the catch-all excepted)
+    assert_eq!(imaging.len(), 23, "{imaging:?}");
+    for p in imaging {
+        let url = p
+            .replace("{study}", "1.2.3")
+            .replace("{series}", "1.2.4")
+            .replace("{instance}", "1.2.5")
+            .replace("{frames}", "1")
+            .replace("{frame}", "1")
+            .replace("{patient}", "NOBODY")
+            .replace("{document}", "1.2.6");
+        for method in paths[p].as_object().expect("ops").keys() {
+            let req = match method.as_str() {
+                "get" => client().get(server.url(&url)),
+                "post" => client()
+                    .post(server.url(&url))
+                    .header("Content-Type", "text/plain"),
+                m => panic!("{p}: unexpected method {m}"),
+            };
+            let r = req.send().expect("request");
+            let status = r.status().as_u16();
+            let body = r.text().expect("body");
+            // a route that exists answers with hiehub's own JSON error (or data), never the
+            // router's empty 404/405
+            assert!(
+                body.contains("\"code\"") || status == 200,
+                "{method} {p} ({url}) looks unrouted: {status} {body:?}"
+            );
+        }
+    }
+}
