@@ -101,3 +101,26 @@ pub fn manifests_of_study(
         .distinct()
         .load(conn)
 }
+
+/// Of `sops`, those referenced by some manifest but by no Approved one (withdrawn by a
+/// replacement, RPLC, or deprecated).
+pub fn withdrawn(
+    conn: &mut PgConnection,
+    sops: &[String],
+) -> Result<Vec<String>, diesel::result::Error> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        sop: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT r.sop_instance_uid AS sop FROM imaging_manifest_references r \
+         LEFT JOIN xds_document_entries d ON d.unique_id = r.manifest_unique_id \
+         WHERE r.sop_instance_uid = ANY($1) \
+         GROUP BY r.sop_instance_uid \
+         HAVING NOT bool_or(COALESCE(d.status = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved', false))",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(sops)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.sop).collect())
+}

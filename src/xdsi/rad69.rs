@@ -8,7 +8,10 @@
 //! here (or not in the study/series the request puts it in) is `XDSDocumentUniqueIdError`; an
 //! instance that cannot be given in any requested transfer syntax is `urn:dicom:wado:0007`
 //! ("cannot be provided in the requested transfer syntax", the code dcm4chee-arc uses); an
-//! access refusal is `XDSRepositoryError` with the reason. Status: Success, PartialSuccess
+//! access refusal is `XDSRepositoryError` with the reason. An instance that manifests reference
+//! but no Approved manifest does any more (the source replaced the KOS without it, RPLC) is
+//! withdrawn: `XDSDocumentUniqueIdError`. Instances no manifest ever named (STOW-RS, C-STORE
+//! only) are served. Status: Success, PartialSuccess
 //! (`urn:ihe:iti:2007:ResponseStatusType:PartialSuccess`) or Failure.
 //!
 //! Transcoding: an instance stored compressed is decoded to Explicit VR Little Endian when the
@@ -182,6 +185,20 @@ pub async fn handle(db: &Db, blobs: &BlobStore, requester: &Requester, body: &El
                 .load::<InstanceRow>(c)?)
         })
         .await;
+    // Instances that manifests reference, but no Approved one any more: withdrawn (the source
+    // replaced the manifest without them, RAD TF-3 §4.68.4.1.2.5).
+    let wanted: Vec<String> = request
+        .instances
+        .iter()
+        .map(|i| i.document_unique_id.clone())
+        .collect();
+    let withdrawn = db
+        .run(move |c| Ok(super::rad68::withdrawn(c, &wanted)?))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "RAD-69 manifest lookup failed");
+            Vec::new()
+        });
     let rows = match rows {
         Ok(r) => r,
         Err(e) => {
@@ -228,6 +245,14 @@ pub async fn handle(db: &Db, blobs: &BlobStore, requester: &Requester, body: &El
             ));
             continue;
         };
+        if withdrawn.contains(&row.sop_instance_uid) {
+            errors.push(error(
+                "XDSDocumentUniqueIdError",
+                context,
+                "the instance was withdrawn: no current (Approved) manifest references it".into(),
+            ));
+            continue;
+        }
         let cx = access::patient_cx(&row.patient_id, &row.issuer_of_patient_id);
         if let Err(d) = access::authorize(
             requester,

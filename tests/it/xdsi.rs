@@ -48,9 +48,15 @@ fn count(server: &Server, sql: &str) -> i64 {
 
 /// ITI-41 (RAD-68) with the NIST metadata and `kos` as Document01, inline base64.
 fn provide(server: &Server, kos: &[u8]) -> String {
-    let metadata =
-        std::fs::read_to_string(fixture("nist/xds-i/rad68-kos-single-image/metadata.xml"))
-            .expect("metadata");
+    provide_with(
+        server,
+        kos,
+        &fixture("nist/xds-i/rad68-kos-single-image/metadata.xml"),
+    )
+}
+
+fn provide_with(server: &Server, kos: &[u8], metadata: &std::path::Path) -> String {
+    let metadata = std::fs::read_to_string(metadata).expect("metadata");
     let metadata = metadata
         .trim_start()
         .trim_start_matches(|c| c != '<')
@@ -274,12 +280,98 @@ fn rad68_then_rad69_round_trip() {
 
     // audit: RAD-69 exports, success and failure
     let rows = audit_rows(server.db_url.as_deref().expect("db"));
-    let rad69: Vec<_> = rows
+    let exports: Vec<_> = rows
         .iter()
         .filter(|r| r.0 == "110106" && r.4.as_deref() == Some("RAD-69"))
         .collect();
-    assert_eq!(rad69.len(), 4, "{rows:?}");
-    assert!(rad69.iter().any(|r| r.1 == 0) && rad69.iter().any(|r| r.1 == 4));
+    assert_eq!(exports.len(), 4, "{rows:?}");
+    assert!(exports.iter().any(|r| r.1 == 0) && exports.iter().any(|r| r.1 == 4));
+
+    // lifecycle: the source replaces the manifest (RPLC) with one that no longer names the
+    // instance (e.g. it was rejected); RAD-69 follows the new manifest
+    let old_entry: String = {
+        #[derive(QueryableByName)]
+        struct E {
+            #[diesel(sql_type = Text)]
+            entry_uuid: String,
+        }
+        let mut conn = connect(server.db_url.as_deref().expect("db"));
+        diesel::sql_query(
+            "SELECT entry_uuid FROM xds_document_entries WHERE unique_id = '1.42.20161103091815.2'",
+        )
+        .get_result::<E>(&mut conn)
+        .expect("registered manifest")
+        .entry_uuid
+    };
+    let replacement_kos = replace_bytes(
+        &replace_bytes(&kos, SOP.as_bytes(), OTHER_SOP.as_bytes()),
+        KOS_SOP.as_bytes(),
+        NEW_KOS_SOP.as_bytes(),
+    );
+    let text = provide_replacement(&server, &replacement_kos, &old_entry);
+    assert!(text.contains("ResponseStatusType:Success"), "{text}");
+    let (status, codes, docs) = rad69(
+        &server,
+        &rad69_body(&[(STUDY, SERIES, SOP)], &[EXPLICIT_LE]),
+    );
+    assert_eq!(
+        status, "Failure",
+        "the withdrawn instance is no longer given out"
+    );
+    assert_eq!(codes, vec!["XDSDocumentUniqueIdError"]);
+    assert!(docs.is_empty());
+}
+
+const OTHER_SOP: &str = "1.3.6.1.4.1.21367.201599.3.201604020954048.2";
+const NEW_KOS_SOP: &str = "2.25.193880843752755703630633023020422049279.998";
+
+/// `bytes` with every occurrence of `from` replaced by `to` (same length: DICOM lengths hold).
+fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i + from.len() <= out.len() {
+        if &out[i..i + from.len()] == from {
+            out[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// RAD-68 of a replacement manifest: the NIST metadata with new uniqueIds and object UUIDs,
+/// and an RPLC association to `old_entry`.
+fn provide_replacement(server: &Server, kos: &[u8], old_entry: &str) -> String {
+    let metadata = std::fs::read_to_string(fixture(
+        "nist/xds-i/rad68-kos-single-image/metadata.xml",
+    ))
+    .expect("metadata")
+    .replace("1.42.20161103091815.2", "1.42.20161103091815.20")
+    .replace("1.42.20161103091815.3", "1.42.20161103091815.30")
+    .replace(
+        "urn:uuid:5ecf6ec9-6dbc-4267-a8dc-ea073c407f78",
+        &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+    )
+    .replace(
+        "urn:uuid:b5d91d3f-f7dd-4c06-9441-9e6d743509c1",
+        &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+    )
+    .replace(
+        "urn:uuid:e7a282eb-816c-4456-b8cc-c7117f7747e6",
+        &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+    )
+    .replace(
+        "</rim:RegistryObjectList>",
+        &format!(
+            "<rim:Association associationType=\"urn:ihe:iti:2007:AssociationType:RPLC\" sourceObject=\"Document01\" targetObject=\"{old_entry}\" id=\"rplc01\" objectType=\"urn:oasis:names:tc:ebxml-regrep:ObjectType:RegistryObject:Association\"/></rim:RegistryObjectList>"
+        ),
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("metadata.xml");
+    std::fs::write(&path, metadata).expect("write");
+    provide_with(server, kos, &path)
 }
 
 #[test]
