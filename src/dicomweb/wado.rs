@@ -319,17 +319,29 @@ pub async fn render_frame(
     frame: u32,
     rr: RenderRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let f = frame_of(state, row, frame).await?;
-    let (ct, body) = tokio::task::spawn_blocking(move || {
-        let img = render::to_image8(&f, &rr.options);
-        if rr.png {
-            render::encode_png(&img).map(|b| ("image/png", b))
-        } else {
-            render::encode_jpeg(&img, rr.quality).map(|b| ("image/jpeg", b))
+    let key = format!(
+        "{}/{frame}/{:?}/{:?}/{:?}/{}/{}",
+        row.blob_sha256, rr.options.window, rr.options.size, rr.options.region, rr.png, rr.quality
+    );
+    let (ct, body) = match render::rendered_cache().get(&key) {
+        Some(hit) => hit,
+        None => {
+            let f = frame_of(state, row, frame).await?;
+            let (ct, body) = tokio::task::spawn_blocking(move || {
+                let img = render::to_image8(&f, &rr.options);
+                if rr.png {
+                    render::encode_png(&img).map(|b| ("image/png", b))
+                } else {
+                    render::encode_jpeg(&img, rr.quality).map(|b| ("image/jpeg", b))
+                }
+            })
+            .await
+            .map_err(|e| ApiError::internal("render task failed", e))??;
+            let body = Bytes::from(body);
+            render::rendered_cache().put(key, (ct, body.clone()));
+            (ct, body)
         }
-    })
-    .await
-    .map_err(|e| ApiError::internal("render task failed", e))??;
+    };
     Ok(HttpResponse::Ok()
         .content_type(ct)
         .insert_header(("Cache-Control", "private, max-age=3600"))

@@ -8,7 +8,7 @@
 //! Invariant: every decoded frame is checked against rows × columns × samples before use, so a
 //! short or lying file is an error, never a panic or an out-of-bounds read.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use dicom_pixeldata::PixelDecoder;
 
@@ -277,53 +277,66 @@ fn ybr_full_to_rgb(px: &mut [u8]) {
     }
 }
 
-/// (entries, least recently used first; total bytes).
-type CacheEntries = (Vec<(String, Arc<Frame>)>, usize);
-
-/// Decoded frames kept in memory (bounded by bytes): a viewer asks for the same frame as a
-/// thumbnail, a rendered image and raw pixels; a benchmark asks for it repeatedly.
-pub struct FrameCache {
-    inner: Mutex<CacheEntries>,
+/// A byte-bounded least-recently-used cache of values by string key.
+pub struct Lru<V> {
+    /// (entries, least recently used first; total bytes).
+    inner: Mutex<(Vec<(String, V)>, usize)>,
     budget: usize,
+    size: fn(&V) -> usize,
 }
 
-impl FrameCache {
-    pub fn global() -> &'static FrameCache {
-        static CACHE: OnceLock<FrameCache> = OnceLock::new();
-        CACHE.get_or_init(|| FrameCache {
+impl<V: Clone> Lru<V> {
+    pub const fn new(budget: usize, size: fn(&V) -> usize) -> Lru<V> {
+        Lru {
             inner: Mutex::new((Vec::new(), 0)),
-            budget: 256 * 1024 * 1024,
-        })
+            budget,
+            size,
+        }
     }
 
-    fn size(f: &Frame) -> usize {
-        f.values.len() * 4 + f.rgb.len() + 64
-    }
-
-    pub fn get(&self, key: &str) -> Option<Arc<Frame>> {
+    pub fn get(&self, key: &str) -> Option<V> {
         let mut g = self.inner.lock().ok()?;
-        let i = g.0.iter().position(|(k, _)| k == key)?;
+        let i = g.0.iter().rposition(|(k, _)| k == key)?;
         let entry = g.0.remove(i);
-        let f = entry.1.clone();
+        let v = entry.1.clone();
         g.0.push(entry);
-        Some(f)
+        Some(v)
     }
 
-    pub fn put(&self, key: String, frame: Arc<Frame>) {
+    pub fn put(&self, key: String, value: V) {
         let Ok(mut g) = self.inner.lock() else {
             return;
         };
-        let size = Self::size(&frame);
+        let size = (self.size)(&value) + key.len() + 64;
         if size > self.budget {
             return;
         }
         g.1 += size;
-        g.0.push((key, frame));
+        g.0.push((key, value));
         while g.1 > self.budget && !g.0.is_empty() {
-            let (_, old) = g.0.remove(0);
-            g.1 -= Self::size(&old);
+            let (k, old) = g.0.remove(0);
+            g.1 -= (self.size)(&old) + k.len() + 64;
         }
     }
+}
+
+/// Decoded frames kept in memory (256 MB): a viewer asks for the same frame as a thumbnail, a
+/// rendered image and raw pixels.
+pub fn frame_cache() -> &'static Lru<Arc<Frame>> {
+    static CACHE: Lru<Arc<Frame>> = Lru::new(256 * 1024 * 1024, |f: &Arc<Frame>| {
+        f.values.len() * 4 + f.rgb.len()
+    });
+    &CACHE
+}
+
+/// Encoded renderings (content type, bytes) kept in memory (64 MB), keyed by blob, frame and
+/// every rendering parameter: thumbnails and first-display images are asked for again and again.
+pub fn rendered_cache() -> &'static Lru<(&'static str, bytes::Bytes)> {
+    static CACHE: Lru<(&'static str, bytes::Bytes)> =
+        Lru::new(64 * 1024 * 1024, |(_, b): &(&'static str, bytes::Bytes)| {
+            b.len()
+        });
+    &CACHE
 }
 
 /// Frame `frame` (0-based) of the blob `key`, from the cache or decoded by `load`ing the bytes.
@@ -333,12 +346,12 @@ pub fn frame_cached(
     load: impl FnOnce() -> std::io::Result<bytes::Bytes>,
 ) -> Result<Arc<Frame>, RenderError> {
     let cache_key = format!("{key}/{frame}");
-    if let Some(f) = FrameCache::global().get(&cache_key) {
+    if let Some(f) = frame_cache().get(&cache_key) {
         return Ok(f);
     }
     let bytes = load().map_err(|e| RenderError::NotDicom(format!("blob unreadable: {e}")))?;
     let f = Arc::new(decode(&bytes, frame)?);
-    FrameCache::global().put(cache_key, f.clone());
+    frame_cache().put(cache_key, f.clone());
     Ok(f)
 }
 

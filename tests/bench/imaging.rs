@@ -54,7 +54,7 @@ fn multipart(files: &[Vec<u8>], boundary: &str) -> Vec<u8> {
 /// (requests, req/s, p50 ms, p99 ms, bytes of one answer).
 fn sequential(
     client: &reqwest::blocking::Client,
-    url: &str,
+    url: &dyn Fn(usize) -> String,
     accept: &str,
     seconds: f64,
 ) -> (u64, f64, f64, f64, usize) {
@@ -63,8 +63,9 @@ fn sequential(
     let start = Instant::now();
     while start.elapsed().as_secs_f64() < seconds || lat.len() < 5 {
         let t = Instant::now();
+        let url = url(lat.len());
         let r = client
-            .get(url)
+            .get(&url)
             .header("Accept", accept)
             .send()
             .expect("request");
@@ -297,11 +298,21 @@ fn main() {
         "| rendered {size}×{size} frame, one connection | requests | req/s | p50 ms | p99 ms | bytes |"
     );
     println!("|---|---|---|---|---|---|");
+    let same = |_: usize| frame_url.clone();
     for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
-        let _ = sequential(&client, &frame_url, accept, 0.2);
-        let (n, rps, p50, p99, b) = sequential(&client, &frame_url, accept, seconds);
+        let _ = sequential(&client, &same, accept, 0.2);
+        let (n, rps, p50, p99, b) = sequential(&client, &same, accept, seconds);
         println!(
-            "| hiehub {label} (audit durable per request) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
+            "| hiehub {label}, same request (rendered-image cache hit; audit durable per request) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
+        );
+    }
+    // a new window per request: nothing comes from the rendered-image cache (the decoded
+    // frame does): VOI LUT + encoding every time
+    let varying = |i: usize| format!("{frame_url}?window={},{}", 40 + (i % 100_000), 400);
+    for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
+        let (n, rps, p50, p99, b) = sequential(&client, &varying, accept, seconds);
+        println!(
+            "| hiehub {label}, new window each request (rendered every time) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
         );
     }
     match start_orthanc(dir.path()) {
@@ -318,9 +329,10 @@ fn main() {
             let v: serde_json::Value = r.json().expect("Orthanc JSON");
             let id = v["ID"].as_str().expect("Orthanc instance id").to_owned();
             let url = format!("{obase}/instances/{id}/frames/0/rendered");
+            let ourl = |_: usize| url.clone();
             for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
-                let _ = sequential(&client, &url, accept, 0.2);
-                let (n, rps, p50, p99, b) = sequential(&client, &url, accept, seconds);
+                let _ = sequential(&client, &ourl, accept, 0.2);
+                let (n, rps, p50, p99, b) = sequential(&client, &ourl, accept, seconds);
                 println!("| Orthanc {label} | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |");
             }
         }
