@@ -16,7 +16,7 @@
 //   scroll warm   the same back up once every frame is cached (bounded by the 60 Hz display).
 //   Goal >= 20 slices/s.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,6 +52,7 @@ try {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hiehub-viewer-bench-'));
+chmodSync(tmp, 0o711); // the embedded PostgreSQL runs as `postgres` and must traverse it
 let server = null;
 const cleanup = () => {
   if (server && server.exitCode === null) server.kill('SIGTERM');
