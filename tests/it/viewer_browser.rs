@@ -224,6 +224,8 @@ fn submit_report(server: &Server, study: &str) -> String {
     doc.patient_id = patient;
     doc.source_patient_id = Some(cx.clone());
     doc.mime_type = "text/xml".into();
+    doc.title = Some(xds::InternationalText::plain("CT thorax phantom report"));
+    doc.creation_time = Some(xds::DtmTime::parse("20261123013000").unwrap());
     doc.reference_id_list = vec![format!(
         "{study}^^^&{ISSUER}&ISO^urn:ihe:iti:xds:2016:studyInstanceUID"
     )];
@@ -350,6 +352,12 @@ fn the_viewer_shows_a_phantom_series_scrolls_windows_and_measures() {
         json["reports"][0]["documentUniqueId"].as_str(),
         Some(report.as_str()),
         "the study does not list the submitted report: {}",
+        json["reports"]
+    );
+    assert_eq!(
+        json["reports"][0]["title"].as_str(),
+        Some("CT thorax phantom report"),
+        "{}",
         json["reports"]
     );
     let col_spacing = instances[0]["pixelSpacing"][1]
