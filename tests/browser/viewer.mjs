@@ -26,8 +26,13 @@ function die(code, message) {
   process.exit(code);
 }
 
-const [base, studyUid, artifactDir, ...reportTexts] = process.argv.slice(2);
-if (!base || !studyUid || !artifactDir) die(2, 'usage: node viewer.mjs <base-url> <study-uid> <artifact-dir>');
+const argv = process.argv.slice(2);
+const smokeAt = argv.indexOf('--smoke');
+const smoke = smokeAt >= 0 ? argv.splice(smokeAt, 2)[1] : null;
+const [base, studyUid, artifactDir, ...reportTexts] = argv;
+if (!base || !studyUid || !artifactDir || smoke === undefined) {
+  die(2, 'usage: node viewer.mjs <base-url> <study-uid> <artifact-dir> [<report text>...] | [--smoke <name>]');
+}
 if (!existsSync(CHROMIUM)) die(2, `no Chromium at ${CHROMIUM}: install the Debian package 'chromium' (deploy/setup.sh --test does)`);
 let chromium;
 try {
@@ -127,10 +132,16 @@ async function frameOf(inst) {
   const rows = Number(r.headers.get('x-rows'));
   const cols = Number(r.headers.get('x-columns'));
   const buf = Buffer.from(await r.arrayBuffer());
-  check(format === 'int16' || format === 'uint16', `the phantom's pixel format is ${format}`);
-  check(buf.length === rows * cols * 2, `${buf.length} bytes for ${rows}×${cols} ${format}`);
-  const at = (x, y) => (format === 'int16' ? buf.readInt16LE(2 * (y * cols + x)) : buf.readUInt16LE(2 * (y * cols + x)));
-  return { rows, cols, at };
+  const bytes = format === 'rgb8' ? 3 : 2;
+  check(['int16', 'uint16', 'rgb8'].includes(format), `pixel format ${format}`);
+  check(buf.length === rows * cols * bytes, `${buf.length} bytes for ${rows}×${cols} ${format}`);
+  const at = (x, y) => {
+    const i = y * cols + x;
+    if (format === 'int16') return buf.readInt16LE(2 * i);
+    if (format === 'uint16') return buf.readUInt16LE(2 * i);
+    return [buf[3 * i], buf[3 * i + 1], buf[3 * i + 2]];
+  };
+  return { format, rows, cols, at };
 }
 
 /** PS3.3 C.11.2.1.2.1 linear VOI to 8 bits, written here independently of the page's code. */
@@ -146,8 +157,9 @@ function expectedGrey(stored, inst, win) {
 }
 
 /**
- * Compares the canvas with the 16-bit frame windowed here: at every point of a grid inside a
- * uniform 7×7 neighbourhood of the image, the grey on screen must be the expected one ±1.
+ * Compares the canvas with the frame the hub serves, windowed here: at the centre of every pixel
+ * of a grid the colour on screen must be the expected one ±1. When the page smooths (less than 3
+ * screen pixels per image pixel), only points inside a uniform 7×7 neighbourhood are compared.
  */
 async function checkWindowedPixels(what) {
   const s = await state();
@@ -155,28 +167,42 @@ async function checkWindowedPixels(what) {
   const f = await frameOf(inst);
   const canvas = await page.evaluate(() => {
     const c = document.getElementById('image');
-    return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data.filter((_, i) => i % 4 === 0)) };
+    return { w: c.width, h: c.height, data: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
   });
+  const radius = s.zoom * s.canvas.dpr >= 3 ? 0 : 3;
+  const same = (a, b) => (Array.isArray(a) ? a.every((v, k) => v === b[k]) : a === b);
   let compared = 0;
   const bad = [];
-  for (let y = 4; y < f.rows - 4; y += Math.max(1, Math.floor(f.rows / 24))) {
-    for (let x = 4; x < f.cols - 4; x += Math.max(1, Math.floor(f.cols / 24))) {
+  const stepY = Math.max(1, Math.floor(f.rows / 24));
+  const stepX = Math.max(1, Math.floor(f.cols / 24));
+  for (let y = radius; y < f.rows - radius; y += stepY) {
+    for (let x = radius; x < f.cols - radius; x += stepX) {
       const v = f.at(x, y);
       let uniform = true;
-      for (let dy = -3; dy <= 3 && uniform; dy++) for (let dx = -3; dx <= 3; dx++) if (f.at(x + dx, y + dy) !== v) { uniform = false; break; }
+      for (let dy = -radius; dy <= radius && uniform; dy++) {
+        for (let dx = -radius; dx <= radius; dx++) {
+          if (!same(f.at(x + dx, y + dy), v)) {
+            uniform = false;
+            break;
+          }
+        }
+      }
       if (!uniform) continue;
       // the pixel's centre on the canvas (device pixels; dpr 1)
       const sx = Math.floor(s.canvas.width / 2 + s.pan.x + (x + 0.5 - f.cols / 2) * s.zoom);
       const sy = Math.floor(s.canvas.height / 2 + s.pan.y + (y + 0.5 - f.rows / 2) * s.zoom);
       if (sx < 0 || sy < 0 || sx >= canvas.w || sy >= canvas.h) continue;
-      const got = canvas.data[sy * canvas.w + sx];
-      const want = expectedGrey(v, inst, s.window);
+      const o = 4 * (sy * canvas.w + sx);
+      const got = [canvas.data[o], canvas.data[o + 1], canvas.data[o + 2]];
+      const want = f.format === 'rgb8' ? v : [expectedGrey(v, inst, s.window), expectedGrey(v, inst, s.window), expectedGrey(v, inst, s.window)];
       compared++;
-      if (Math.abs(got - want) > 1) bad.push(`image (${x},${y}) stored ${v}: screen (${sx},${sy}) grey ${got}, expected ${want.toFixed(1)}`);
+      if (got.some((g, k) => Math.abs(g - want[k]) > 1)) {
+        bad.push(`image (${x},${y}) value ${JSON.stringify(v)}: screen (${sx},${sy}) ${JSON.stringify(got)}, expected ${JSON.stringify(want.map((w) => Math.round(w * 10) / 10))}`);
+      }
     }
   }
-  check(compared >= 20, `${what}: only ${compared} uniform points to compare`);
-  check(bad.length === 0, `${what}: ${bad.length} of ${compared} pixels off by more than 1 grey level with window ${JSON.stringify(s.window)}:\n${bad.slice(0, 8).join('\n')}`);
+  check(compared >= 20, `${what}: only ${compared} points to compare`);
+  check(bad.length === 0, `${what}: ${bad.length} of ${compared} pixels off by more than 1 level with window ${JSON.stringify(s.window)}:\n${bad.slice(0, 8).join('\n')}`);
   return compared;
 }
 
@@ -190,6 +216,28 @@ try {
   result.firstImageMs = first.firstImageMs;
   result.firstPixelsMs = first.firstPixelsMs;
   check(first.sliceCount === expectedSlices, `the viewer has ${first.sliceCount} slices, the study JSON ${expectedSlices}`);
+  if (smoke) {
+    // another kind of image: the first frame must match the hub's decoded frame, windowed here
+    step = `${smoke}: pixels`;
+    result.pixelsCompared = await checkWindowedPixels(smoke);
+    result.format = (await frameOf(series0.instances[0])).format;
+    if (result.format !== 'rgb8') {
+      step = `${smoke}: window/level drag`;
+      const box = await page.locator('#viewport').boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      for (let k = 1; k <= 5; k++) await page.mouse.move(box.x + box.width / 2 + 15 * k, box.y + box.height / 2 - 5 * k);
+      await page.mouse.up();
+      await until('the window to change', async () => (await state()).window.width > first.window.width);
+      await sleep(100);
+      result.pixelsComparedAfterDrag = await checkWindowedPixels(`${smoke} after the drag`);
+    }
+    await page.screenshot({ path: path.join(artifactDir, `${smoke}.png`) });
+    check(pageErrors.length === 0, pageErrors.join('\n'));
+    console.log(`RESULT ${JSON.stringify(result)}`);
+    await browser.close();
+    process.exit(0);
+  }
   check(first.seriesInstanceUid === series0.seriesInstanceUid, `series ${first.seriesInstanceUid} open, expected ${series0.seriesInstanceUid}`);
   const w0 = series0.instances[0];
   if (Number.isFinite(w0.windowCenter) && Number.isFinite(w0.windowWidth)) {

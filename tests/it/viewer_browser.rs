@@ -433,3 +433,47 @@ fn the_viewer_window_level_tables_and_measurements_follow_the_formulas() {
     assert!(out.status.success(), "viewer_units.mjs failed:\n{text}");
     assert!(text.contains("checks passed"), "{text}");
 }
+
+/// The pydicom samples (a 16-bit CT and a JPEG-baseline YBR secondary capture) ingested by STOW-RS
+/// and opened in the viewer: the first frame on screen must equal the hub's decoded frame, windowed
+/// in the test (grey) or as served (RGB), ±1 level; the CT must re-window on a drag.
+#[test]
+fn the_viewer_shows_the_pydicom_ct_and_rgb_samples_pixel_exactly() {
+    require_browser_tools();
+    let server = Server::start();
+    let files: Vec<PathBuf> = ["CT_small.dcm", "SC_rgb_jpeg_dcmtk.dcm"]
+        .iter()
+        .map(|f| fixture(&format!("pydicom/dicom/{f}")))
+        .collect();
+    stow(&server, &files);
+    let dir = artifact_dir().join("samples");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = server.url("");
+    for (file, name, format) in [
+        (&files[0], "ct_small", "int16"),
+        (&files[1], "sc_rgb_jpeg", "rgb8"),
+    ] {
+        let obj = dicom_object::open_file(file).unwrap();
+        let study = obj
+            .element(dicom_dictionary_std::tags::STUDY_INSTANCE_UID)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim_end_matches(['\0', ' '])
+            .to_owned();
+        let (ok, out) = run_script(&[&base, &study, dir.to_str().unwrap(), "--smoke", name]);
+        assert!(ok, "the browser test of {name} failed:\n{out}");
+        let line = out
+            .lines()
+            .find_map(|l| l.strip_prefix("RESULT "))
+            .unwrap_or_else(|| panic!("viewer.mjs printed no RESULT line:\n{out}"));
+        let result: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(result["format"].as_str(), Some(format), "{result}");
+        assert!(result["pixelsCompared"].as_u64().unwrap() >= 20, "{result}");
+        assert!(
+            is_png(&dir.join(format!("{name}.png"))),
+            "no screenshot of {name}"
+        );
+    }
+}
