@@ -45,7 +45,7 @@ mkdirSync(artifactDir, { recursive: true });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` until it returns something truthy; fails naming `what` and the last value seen. */
-async function until(what, fn, timeout = 15000) {
+async function until(what, fn, timeout = 30000) {
   const end = Date.now() + timeout;
   let last = '';
   for (;;) {
@@ -84,7 +84,7 @@ try {
 }
 const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, deviceScaleFactor: 1, hasTouch: true });
 const page = await context.newPage();
-page.setDefaultTimeout(15000);
+page.setDefaultTimeout(30000);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(`page error: ${e.message}`));
 page.on('console', (m) => {
