@@ -398,7 +398,7 @@ try {
   step = 'cine';
   await page.getByRole('button', { name: 'Play' }).click();
   const cineFrom = (await state()).slice;
-  await until('cine to move on', async () => (await state()).slice !== cineFrom, 5000);
+  await until('cine to move on', async () => (await state()).slice !== cineFrom, 15000);
   await page.getByRole('button', { name: 'Pause' }).click();
   check(!(await state()).cine.playing, 'cine still playing after Pause');
 
