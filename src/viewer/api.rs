@@ -53,16 +53,24 @@ pub fn reports_of_study(
 }
 
 fn report_title(r: &ReportRow) -> String {
-    // The DocumentEntry title: the first Name/LocalizedString of its ebRIM XML (our own XML).
+    // The DocumentEntry title: ExtrinsicObject/Name/LocalizedString/@value of the ebRIM XML the
+    // registry stored (a SubmitObjectsRequest holding the one object; our own XML).
+    fn extrinsic(e: &crate::xml::Element) -> Option<&crate::xml::Element> {
+        if e.local == "ExtrinsicObject" {
+            return Some(e);
+        }
+        e.elements().find_map(extrinsic)
+    }
     let limits = crate::xml::Limits::default();
     crate::xml::parse(r.metadata_xml.as_bytes(), &limits)
         .ok()
-        .and_then(|e| {
-            e.elements()
-                .find(|c| c.local == "Name")
+        .and_then(|root| {
+            extrinsic(&root)
+                .and_then(|x| x.elements().find(|c| c.local == "Name"))
                 .and_then(|n| n.elements().find(|c| c.local == "LocalizedString"))
                 .and_then(|l| l.attr("value").map(str::to_owned))
         })
+        .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| "Report".to_owned())
 }
 
