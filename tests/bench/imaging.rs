@@ -92,6 +92,21 @@ fn sequential(
     )
 }
 
+/// `connections` threads each running [`sequential`] on its own connection: total req/s.
+fn parallel(url: &str, accept: &str, seconds: f64, connections: usize) -> f64 {
+    let threads: Vec<_> = (0..connections)
+        .map(|_| {
+            let url = url.to_owned();
+            let accept = accept.to_owned();
+            std::thread::spawn(move || {
+                let client = reqwest::blocking::Client::new();
+                sequential(&client, &|_| url.clone(), &accept, seconds).1
+            })
+        })
+        .collect();
+    threads.into_iter().filter_map(|t| t.join().ok()).sum()
+}
+
 fn start_hiehub(dir: &std::path::Path, db: &str) -> (Killed, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hiehub"))
         .args(["serve", "--dev", "--http", "127.0.0.1:0", "--data-dir"])
@@ -306,6 +321,11 @@ fn main() {
             "| hiehub {label}, same request (rendered-image cache hit; audit durable per request) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
         );
     }
+    let connections = 4;
+    let rps = parallel(&frame_url, "image/jpeg", seconds, connections);
+    println!(
+        "| hiehub JPEG, same request, {connections} connections (group commit shared) | | {rps:.0} | | | |"
+    );
     // a new window per request: nothing comes from the rendered-image cache (the decoded
     // frame does): VOI LUT + encoding every time
     let varying = |i: usize| format!("{frame_url}?window={},{}", 40 + (i % 100_000), 400);
@@ -335,6 +355,9 @@ fn main() {
                 let (n, rps, p50, p99, b) = sequential(&client, &ourl, accept, seconds);
                 println!("| Orthanc {label} | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |");
             }
+            let connections = 4;
+            let rps = parallel(&url, "image/jpeg", seconds, connections);
+            println!("| Orthanc JPEG, {connections} connections | | {rps:.0} | | | |");
         }
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
