@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages hiehub needs on Debian/Ubuntu, when they are missing.
-#   deploy/setup.sh          build + run: C toolchain, OpenSSL and libpq headers, PostgreSQL server binaries
-#   deploy/setup.sh --test   also what the test suite drives: xmllint, Python zeep
+#   deploy/setup.sh          build + run: C toolchain, OpenSSL and libpq headers, PostgreSQL server binaries,
+#                            cmake (the CharLS JPEG-LS codec is built from source)
+#   deploy/setup.sh --test   also what the test suite drives: xmllint, Python zeep, the imaging
+#                            clients (pydicom, dicomweb-client, pynetdicom, Pillow, dcmtk)
 # Idempotent and quiet when everything is there. As root it installs with apt-get; otherwise with
 # sudo when available; else it prints the exact command to run and stops.
 set -euo pipefail
 
-want=(build-essential pkg-config libssl-dev libpq-dev postgresql)
+want=(build-essential pkg-config libssl-dev libpq-dev postgresql cmake)
 test_mode=0
 if [[ "${1:-}" == "--test" ]]; then
   test_mode=1
@@ -70,6 +72,15 @@ if ((test_mode)); then
     fi
   }
   if [[ ! -x /usr/bin/chromium ]]; then apt_test_install chromium; fi
+  # Imaging interop (tests/it/imaging.rs): dcmtk's storescu/echoscu/dcmj2pnm and the Python
+  # DICOM clients.
+  if [[ ! -x /usr/bin/storescu ]]; then apt_test_install dcmtk; fi
+  if ! python3 -c 'import pydicom, dicomweb_client, pynetdicom, PIL, numpy, openjpeg' 2>/dev/null; then
+    echo "setup: installing pydicom, dicomweb-client, pynetdicom, Pillow, numpy, pylibjpeg-openjpeg (imaging tests)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check pydicom dicomweb-client pynetdicom pillow numpy \
+      pylibjpeg pylibjpeg-openjpeg \
+      || { echo "setup: could not install the Python DICOM clients" >&2; exit 1; }
+  fi
   if ! command -v npm >/dev/null 2>&1; then apt_test_install nodejs npm; fi
   if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
     echo "setup: the browser tests need Node.js >= 20 (playwright-core); found $(node --version)" >&2

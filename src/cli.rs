@@ -70,6 +70,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         patients: u64,
     },
+    /// Write a synthetic multi-slice CT series (Part-10 files) and print its StudyInstanceUID.
+    Phantom {
+        /// Number of slices.
+        #[arg(long, default_value_t = 20)]
+        slices: u32,
+        #[arg(long, default_value_t = 512)]
+        rows: u16,
+        #[arg(long, default_value_t = 512)]
+        columns: u16,
+        /// Output directory (created if needed).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// StudyInstanceUID to use (default: a new 2.25 UID).
+        #[arg(long)]
+        study_uid: Option<String>,
+        /// PatientID (0010,0020); default PHANTOM-1.
+        #[arg(long)]
+        patient_id: Option<String>,
+        /// IssuerOfPatientID (0010,0021), e.g. an assigning authority OID.
+        #[arg(long)]
+        issuer: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -432,13 +454,26 @@ fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
-    let BenchCommand::Seed {
-        common,
-        documents,
-        per_patient,
-        append,
-        patients,
-    } = command;
+    let (common, documents, per_patient, append, patients) = match command {
+        BenchCommand::Seed {
+            common,
+            documents,
+            per_patient,
+            append,
+            patients,
+        } => (common, documents, per_patient, append, patients),
+        BenchCommand::Phantom {
+            slices,
+            rows,
+            columns,
+            out,
+            study_uid,
+            patient_id,
+            issuer,
+        } => {
+            return phantom(slices, rows, columns, &out, study_uid, patient_id, issuer);
+        }
+    };
     let config = load(&common, None)?;
     init_logging(&config);
     if documents == 0 && patients == 0 {
@@ -503,6 +538,41 @@ fn bench(command: BenchCommand) -> anyhow::Result<ExitCode> {
         r.seconds,
         r.documents as f64 / r.seconds.max(1e-9)
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hiehub bench phantom`: the synthetic CT series of `imaging::phantom`.
+fn phantom(
+    slices: u32,
+    rows: u16,
+    columns: u16,
+    out: &std::path::Path,
+    study_uid: Option<String>,
+    patient_id: Option<String>,
+    issuer: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    if slices == 0 || rows < 8 || columns < 8 {
+        anyhow::bail!("--slices must be at least 1 and --rows/--columns at least 8");
+    }
+    if let Some(u) = &study_uid {
+        crate::imaging::DicomUid::parse(u).map_err(|e| anyhow::anyhow!("--study-uid: {e}"))?;
+    }
+    let series = crate::imaging::phantom::Phantom {
+        slices,
+        rows,
+        columns,
+        study_uid,
+        patient_id,
+        issuer,
+    }
+    .generate();
+    if series.files.iter().any(Vec::is_empty) {
+        anyhow::bail!("a phantom slice could not be encoded");
+    }
+    series
+        .write(out)
+        .map_err(|e| anyhow::anyhow!("writing to {}: {e}", out.display()))?;
+    println!("{}", series.study_uid);
     Ok(ExitCode::SUCCESS)
 }
 

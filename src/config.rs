@@ -54,6 +54,9 @@ pub struct Config {
     pub mpi_national_id_roots: String,
     /// Patient consent enforcement (issue 6); `false` only in dev mode (benchmarks).
     pub consent_enforcement: bool,
+    pub dicom_addr: String,
+    pub dicom_ae_title: String,
+    pub max_stow_bytes: u64,
 }
 
 /// One `[[peers]]` table: a peer hub this hub witnesses and pushes its checkpoints to.
@@ -113,6 +116,9 @@ impl Default for Config {
             pix_consumers: String::new(),
             mpi_national_id_roots: crate::mpi::national_id::DEFAULT_ROOTS.into(),
             consent_enforcement: true,
+            dicom_addr: String::new(),
+            dicom_ae_title: "HIEHUB".into(),
+            max_stow_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -258,6 +264,18 @@ pub const KEYS: &[(&str, &str)] = &[
         "consent_enforcement",
         "Patient consent (BPPC) enforcement on every ITI-18 result and ITI-43 retrieve. false is refused outside dev mode: it exists to measure enforcement overhead.",
     ),
+    (
+        "dicom_addr",
+        "DICOM listener (C-STORE SCP and C-ECHO, PS3.8 upper layer), e.g. 0.0.0.0:11112. Empty: off.",
+    ),
+    (
+        "dicom_ae_title",
+        "This hub's DICOM AE title: associations called to another AE title are rejected; also the Retrieve AE Title in answers.",
+    ),
+    (
+        "max_stow_bytes",
+        "Largest STOW-RS request body accepted (bytes); larger ones get 413.",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -371,6 +389,7 @@ impl Config {
             ("https_addr", &self.https_addr),
             ("syslog_tls_addr", &self.syslog_tls_addr),
             ("syslog_udp_addr", &self.syslog_udp_addr),
+            ("dicom_addr", &self.dicom_addr),
         ] {
             if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
                 return Err(ConfigError::Invalid(format!(

@@ -174,6 +174,23 @@ fn run(
             let acceptor = tls::acceptor(&cert, &key, &ca, hook)?;
             server = server.bind_openssl(addr, acceptor)?;
         }
+        if !config.dicom_addr.is_empty() {
+            let addr: std::net::SocketAddr = config.dicom_addr.parse()?;
+            let bound = crate::dimse::serve(
+                addr,
+                crate::dimse::Context {
+                    ae_title: config.dicom_ae_title.clone(),
+                    db: state.db.clone(),
+                    blobs: crate::xds::repository::BlobStore::new(&config.data_dir),
+                    sink: sink.clone(),
+                    runtime: tokio::runtime::Handle::current(),
+                },
+            )?;
+            println!(
+                "hiehub listening on dicom://{bound} (AE {})",
+                config.dicom_ae_title
+            );
+        }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         crate::mpi::iti46::spawn(
             state.db.clone(),

@@ -77,6 +77,8 @@ pub enum Transaction {
     PatientDemographicsQueryContinue,
     /// ITI-47 cancel (QUQI_IN000003UV01).
     PatientDemographicsQueryCancel,
+    /// RAD-69 Retrieve Imaging Document Set (`xdsi::rad69`).
+    RetrieveImagingDocumentSet,
 }
 
 pub struct Row {
@@ -293,6 +295,21 @@ pub const TABLE: &[Row] = &[
                 audit::event_id::query(),
                 Action::Execute,
                 Code::ihe_transaction("ITI-47", "Patient Demographics Query HL7 V3"),
+            )
+        },
+    },
+    // RAD TF-3 §4.69.4.1.4: the Imaging Document Source records an Export (110106), Read.
+    Row {
+        transaction: Transaction::RetrieveImagingDocumentSet,
+        action: crate::xdsi::rad69::ACTION,
+        response_action: crate::xdsi::rad69::RESPONSE_ACTION,
+        endpoints: &[Endpoint::Imaging],
+        mtom_response: true,
+        audit: || {
+            (
+                audit::event_id::export(),
+                Action::Read,
+                Code::ihe_transaction("RAD-69", "Retrieve Imaging Document Set"),
             )
         },
     },

@@ -90,6 +90,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     inspector::configure(cfg);
     patients_api::configure(cfg);
     crate::consent::api::configure(cfg);
+    crate::dicomweb::configure(cfg);
+    crate::viewer::configure(cfg);
     cfg.route("/schemas/{file}", web::get().to(schema_file))
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics));

@@ -369,6 +369,12 @@ async fn process(
                 crate::mpi::iti47::handle_continuation(&mpi_context(state), msg, true).await;
             Ok(mpi_reply(row, answer))
         }
+        Transaction::RetrieveImagingDocumentSet => {
+            let blobs = xds::repository::BlobStore::new(&state.config.data_dir);
+            let requester = crate::dicomweb::common::requester(req);
+            let answer = crate::xdsi::rad69::handle(&state.db, &blobs, &requester, &env.body).await;
+            Ok(xds_reply(row, answer))
+        }
     }
 }
 

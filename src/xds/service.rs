@@ -278,6 +278,11 @@ fn register_blocking(
         for row in &repository_rows {
             registry::insert_repository_document(conn, row)?;
         }
+        // RAD-68: KOS manifests' references are indexed in this same transaction.
+        let manifests = crate::xdsi::rad68::index_manifests(conn, &s, &repository_rows)?;
+        if has_errors(&manifests) {
+            return Err(TxError::Rejected(manifests));
+        }
         let replaced: Vec<String> = s
             .associations
             .iter()

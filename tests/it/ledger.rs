@@ -399,9 +399,13 @@ fn every_api_route_is_in_the_openapi_document() {
         );
     }
     assert!(routes >= 10, "found only {routes} routes");
+    // The imaging routes (/dicomweb, /wado, /viewer/api) are checked by tests/it/imaging.rs.
+    let ledger_paths = paths
+        .keys()
+        .filter(|p| p.starts_with("/api/") || p.starts_with("/ledger/"))
+        .count();
     assert_eq!(
-        paths.len(),
-        routes,
+        ledger_paths, routes,
         "docs/openapi.json documents paths the server does not serve"
     );
 }

@@ -3,6 +3,7 @@
 mod anchor;
 mod consent;
 mod harness;
+mod imaging;
 mod inspector;
 mod ledger;
 mod mpi;
@@ -11,7 +12,9 @@ mod server;
 mod soap;
 mod store;
 mod syslog;
+mod viewer_browser;
 mod xds;
 mod xds_lifecycle;
 mod xds_query;
 mod xds_seed;
+mod xdsi;

@@ -1,0 +1,2 @@
+DROP TABLE imaging_manifest_references;
+DROP TABLE imaging_instances;
