@@ -96,6 +96,15 @@ pub struct Enforcer {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for Enforcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enforcer")
+            .field("domain", &self.inner.policies.domain)
+            .field("enforcing", &self.inner.enforce)
+            .finish()
+    }
+}
+
 impl Enforcer {
     /// Reads the domain's policies; an error lists every problem in their terms.
     pub fn new(

@@ -76,6 +76,10 @@ pub fn requester(req: &HttpRequest) -> Requester {
         node: conn.and_then(|c| c.identity),
         remote_addr: req.peer_addr().map(|a| a.to_string()),
         ae_title: None,
+        consent: req
+            .app_data::<actix_web::web::Data<AppState>>()
+            .map(|s| s.consent.clone()),
+        soap_headers: Vec::new(),
     }
 }
 
@@ -85,7 +89,7 @@ pub fn blobs(state: &AppState) -> BlobStore {
 }
 
 /// Checks access to every (patient, study) in `rows`; the first refusal is a 403.
-pub fn authorize_rows(requester: &Requester, rows: &[InstanceRow]) -> Result<(), ApiError> {
+pub async fn authorize_rows(requester: &Requester, rows: &[InstanceRow]) -> Result<(), ApiError> {
     let mut seen: Vec<(&str, &str)> = Vec::new();
     for r in rows {
         let key = (r.patient_id.as_str(), r.study_instance_uid.as_str());
@@ -101,6 +105,7 @@ pub fn authorize_rows(requester: &Requester, rows: &[InstanceRow]) -> Result<(),
                 study_instance_uid: &r.study_instance_uid,
             },
         )
+        .await
         .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, "AccessDenied", d.to_string()))?;
     }
     Ok(())

@@ -101,7 +101,7 @@ async fn search(
             .db
             .run(move |c| index::search(c, level, &filters, limit, offset))
             .await?;
-        common::authorize_rows(&common::requester(&req), &rows)?;
+        common::authorize_rows(&common::requester(&req), &rows).await?;
         let base = super::base(&req);
         let answer = answer(level, &rows, &base, q.include.as_deref(), &state).await?;
         rows_for_audit = rows;

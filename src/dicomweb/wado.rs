@@ -148,7 +148,7 @@ where
         Ok(r) => r,
         Err(e) => return audited(&req, &state, "RAD-107", &[], Err(e)).await,
     };
-    if let Err(e) = common::authorize_rows(&common::requester(&req), &rows) {
+    if let Err(e) = common::authorize_rows(&common::requester(&req), &rows).await {
         return audited(&req, &state, "RAD-107", &rows, Err(e)).await;
     }
     let (touched, result) = f(rows, state.clone(), req.clone()).await;

@@ -163,7 +163,7 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
             .ok_or_else(|| ApiError::bad_request("no object named"))?;
         let rows = wado::rows_of(&state, &target).await?;
         touched = rows.clone();
-        common::authorize_rows(&common::requester(&req), &rows)?;
+        common::authorize_rows(&common::requester(&req), &rows).await?;
         let row = &rows[0];
         if p.content_type == "application/dicom" {
             if let Some(ts) = &p.transfer_syntax

@@ -149,9 +149,9 @@ pub async fn patient_studies(
                 patient_id: &cx,
                 study_instance_uid: "",
             },
-        )
+        ).await
         .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, "AccessDenied", d.to_string()))?;
-        common::authorize_rows(&common::requester(&req), &rows)?;
+        common::authorize_rows(&common::requester(&req), &rows).await?;
         let mut studies: Vec<(String, Vec<&InstanceRow>)> = Vec::new();
         for r in &rows {
             match studies.iter_mut().find(|s| s.0 == r.study_instance_uid) {
@@ -289,7 +289,7 @@ pub async fn study(
                 "no study {study} is stored here"
             )));
         }
-        common::authorize_rows(&common::requester(&req), &rows)?;
+        common::authorize_rows(&common::requester(&req), &rows).await?;
         let (s3, acc) = (study.clone(), rows[0].accession_number.clone());
         let reports = state
             .db
@@ -372,7 +372,7 @@ pub async fn pixels(
         };
         let rows = wado::rows_of(&state, &target).await?;
         touched = rows.clone();
-        common::authorize_rows(&common::requester(&req), &rows)?;
+        common::authorize_rows(&common::requester(&req), &rows).await?;
         let f = wado::frame_of(&state, &rows[0], frame).await?;
         let gzip = req
             .headers()
@@ -468,7 +468,7 @@ pub async fn report(
                 patient_id: &patient,
                 study_instance_uid: "",
             },
-        )
+        ).await
         .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, "AccessDenied", d.to_string()))?;
         let blobs = common::blobs(&state);
         let limits = state.xml_limits;

@@ -371,7 +371,8 @@ async fn process(
         }
         Transaction::RetrieveImagingDocumentSet => {
             let blobs = xds::repository::BlobStore::new(&state.config.data_dir);
-            let requester = crate::dicomweb::common::requester(req);
+            let mut requester = crate::dicomweb::common::requester(req);
+            requester.soap_headers = env.other_headers.clone();
             let answer = crate::xdsi::rad69::handle(&state.db, &blobs, &requester, &env.body).await;
             Ok(xds_reply(row, answer))
         }
