@@ -468,7 +468,8 @@ pub async fn report(
                 patient_id: &patient,
                 study_instance_uid: "",
             },
-        ).await
+        )
+        .await
         .map_err(|d| ApiError::new(StatusCode::FORBIDDEN, "AccessDenied", d.to_string()))?;
         let blobs = common::blobs(&state);
         let limits = state.xml_limits;

@@ -260,7 +260,9 @@ pub async fn handle(db: &Db, blobs: &BlobStore, requester: &Requester, body: &El
                 patient_id: &cx,
                 study_instance_uid: &row.study_instance_uid,
             },
-        ).await {
+        )
+        .await
+        {
             errors.push(error("XDSRepositoryError", context, d.to_string()));
             continue;
         }

@@ -1532,3 +1532,107 @@ fn consents_registered_by_iti42_are_checked_on_their_metadata_and_enforced() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(audit_of(&server, "ConsentRevoked").len(), 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Imaging exits (issue 7 through the consent enforcer)
+// ---------------------------------------------------------------------------------------------
+
+/// A phantom CT series of `patient` (CX) stored by STOW-RS through node `n`; its study UID.
+fn stow_phantom(server: &Server, n: &Node, patient: &str) -> String {
+    let p = PatientId::parse(patient).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_hiehub"))
+        .args([
+            "bench",
+            "phantom",
+            "--slices",
+            "3",
+            "--rows",
+            "32",
+            "--columns",
+            "32",
+        ])
+        .arg("--out")
+        .arg(out.path())
+        .args(["--patient-id", &p.id, "--issuer", p.authority.as_str()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let study = String::from_utf8(made.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let boundary = "hiehub-consent-test-boundary";
+    let mut body = Vec::new();
+    for f in std::fs::read_dir(out.path()).unwrap() {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(&std::fs::read(f.unwrap().path()).unwrap());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let r = n
+        .client
+        .post(format!("{}/dicomweb/studies", n.base))
+        .header(
+            "content-type",
+            format!("multipart/related; type=\"application/dicom\"; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap_or_default());
+    let _ = server;
+    study
+}
+
+fn get_status(n: &Node, path: &str) -> u16 {
+    n.client
+        .get(format!("{}{path}", n.base))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// The images follow the consent like the documents: shared by the opt-out default, refused on
+/// every imaging exit (viewer API, QIDO-RS, WADO-RS, WADO-URI) once the patient refuses, for
+/// every requester the policy names, and the refusal is in the audit trail.
+#[test]
+fn imaging_exits_follow_the_consent() {
+    let server = start("consent-opt-out");
+    let a = node(&server, "Hospital A");
+    let b = node(&server, "Hospital B");
+    let p = patient(&server);
+    let study = stow_phantom(&server, &a, &p);
+    let paths = [
+        format!("/viewer/api/studies/{study}"),
+        format!("/dicomweb/studies?StudyInstanceUID={study}"),
+        format!("/dicomweb/studies/{study}/metadata"),
+    ];
+    for path in &paths {
+        assert_eq!(get_status(&b, path), 200, "{path} before any consent");
+    }
+    let denied_before = audit_of(&server, "ConsentDenied").len();
+
+    // Only Hospital A may see the patient's records: B is refused everywhere, A is not.
+    give_consent(&a, &p, &consent(&[HOSPITAL_A_ONLY]));
+    for path in &paths {
+        assert_eq!(get_status(&b, path), 403, "{path} for Hospital B");
+        assert_eq!(get_status(&a, path), 200, "{path} for Hospital A");
+    }
+    assert!(
+        audit_of(&server, "ConsentDenied").len() > denied_before,
+        "the denials are audited"
+    );
+
+    // The patient refuses sharing altogether: nobody sees the images.
+    give_consent(&a, &p, &consent(&[OPT_OUT]));
+    for path in &paths {
+        assert_eq!(get_status(&b, path), 403, "{path} after OPT-OUT");
+    }
+}
