@@ -949,6 +949,19 @@ fn pdq_ranks_exact_first_finds_a_typo_and_not_a_different_person() {
     assert_eq!(a.patients.len(), 1, "{}", a.text);
     assert!(a.has_id(0, H1, "TARGET"));
 
+    // Birth date + gender, no name: the one woman born that day.
+    let a = pdq(
+        &server,
+        &Q {
+            birth: Some("19800101"),
+            gender: Some("F"),
+            query_ext: "bg".into(),
+            ..Q::default()
+        },
+    );
+    assert_eq!(a.patients.len(), 1, "{}", a.text);
+    assert!(a.has_id(0, H2, "OTHER"));
+
     // Prefix.
     let a = pdq(
         &server,
