@@ -9,7 +9,7 @@
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
+use diesel::sql_types::Text;
 
 use super::names::similarity;
 use super::store::{self, RECORD_COLUMNS, RecordRow};
@@ -105,21 +105,19 @@ pub enum Decision {
     New,
 }
 
-/// Candidates for `d`: active records born the same day whose name keys are equal or similar,
-/// and records with the same full name born on another day (a mistyped birth date).
+/// Candidates for `d`: active records born the same day, and records with the same full name
+/// born on another day (a mistyped birth date); both through b-tree indexes. Names are compared
+/// in Rust ([`score`]), so a typo in the name is still a candidate when the birth date agrees.
 pub fn candidates(conn: &mut PgConnection, d: &Demographics) -> store::Result<Vec<RecordRow>> {
     let k = d.keys();
     let (Some(birth), Some(full)) = (d.birth_date.as_deref(), k.full_norm.as_deref()) else {
         return Ok(Vec::new());
     };
     diesel::sql_query(format!(
-        "(SELECT {RECORD_COLUMNS} FROM mpi_records r WHERE r.status = 'active' AND r.birth_date = $1 \
-         AND (r.family_norm = $2 OR r.family_alt = $2 OR r.full_norm % $3 OR r.full_alt % $3) LIMIT 50) \
-         UNION (SELECT {RECORD_COLUMNS} FROM mpi_records r WHERE r.status = 'active' \
-         AND (r.full_norm = $3 OR r.full_alt = $3) LIMIT 50)"
+        "(SELECT {RECORD_COLUMNS} FROM mpi_records r WHERE r.birth_date = $1 AND r.status = 'active' LIMIT 500) \
+         UNION (SELECT {RECORD_COLUMNS} FROM mpi_records r WHERE r.full_norm = $2 AND r.status = 'active' LIMIT 50)"
     ))
     .bind::<Text, _>(birth)
-    .bind::<Nullable<Text>, _>(&k.family_norm)
     .bind::<Text, _>(full)
     .load(conn)
     .map_err(store::db)

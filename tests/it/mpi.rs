@@ -949,6 +949,19 @@ fn pdq_ranks_exact_first_finds_a_typo_and_not_a_different_person() {
     assert_eq!(a.patients.len(), 1, "{}", a.text);
     assert!(a.has_id(0, H1, "TARGET"));
 
+    // Birth date + gender, no name: the one woman born that day.
+    let a = pdq(
+        &server,
+        &Q {
+            birth: Some("19800101"),
+            gender: Some("F"),
+            query_ext: "bg".into(),
+            ..Q::default()
+        },
+    );
+    assert_eq!(a.patients.len(), 1, "{}", a.text);
+    assert!(a.has_id(0, H2, "OTHER"));
+
     // Prefix.
     let a = pdq(
         &server,
@@ -1173,21 +1186,22 @@ fn consumer(listener: TcpListener, want: usize, deadline: Instant) -> Vec<String
 }
 
 #[test]
-fn iti46_notifications_survive_a_consumer_that_is_down_and_keep_their_order() {
+fn iti46_notifications_survive_a_consumer_that_is_down_and_a_restart_in_order() {
     // Reserve a port, then close it: the consumer is down.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let server = Server::start_with(ServerOptions {
-        env: vec![
-            (
-                "HIEHUB_PIX_CONSUMERS".into(),
-                format!("http://127.0.0.1:{port}/pix-consumer"),
-            ),
-            ("HIEHUB_MPI_PROBABILISTIC".into(), "false".into()),
-        ],
+    let env = vec![
+        (
+            "HIEHUB_PIX_CONSUMERS".to_owned(),
+            format!("http://127.0.0.1:{port}/pix-consumer"),
+        ),
+        ("HIEHUB_MPI_PROBABILISTIC".to_owned(), "false".to_owned()),
+    ];
+    let mut server = Server::start_with(ServerOptions {
+        env: env.clone(),
         ..ServerOptions::default()
     });
     add(
@@ -1228,6 +1242,18 @@ fn iti46_notifications_survive_a_consumer_that_is_down_and_keep_their_order() {
             "SELECT coalesce(max(attempts), 0)::int8 AS n FROM mpi_outbox"
         ) >= 1
     );
+
+    // hiehub restarts while the consumer is still down: the outbox is in the database.
+    server.signal(libc::SIGTERM);
+    server.wait(Duration::from_secs(20)).expect("server stops");
+    let data_dir = std::mem::replace(&mut server.data_dir, tempfile::tempdir().unwrap());
+    let server = Server::start_with(ServerOptions {
+        env,
+        db_url: server.db_url.clone(),
+        data_dir: Some(data_dir),
+        ..ServerOptions::default()
+    });
+    std::thread::sleep(Duration::from_millis(500));
 
     // The consumer comes back.
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
