@@ -55,7 +55,22 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'hiehub-viewer-bench-'));
 chmodSync(tmp, 0o711); // the embedded PostgreSQL runs as `postgres` and must traverse it
 let server = null;
 const cleanup = () => {
-  if (server && server.exitCode === null) server.kill('SIGTERM');
+  if (server) {
+    if (server.exitCode === null) server.kill('SIGTERM');
+    // the server leaves its embedded PostgreSQL running: stop it before removing its directory
+    try {
+      execFileSync(opts.hiehub, ['db', 'stop', '--data-dir', path.join(tmp, 'data')], { stdio: 'ignore', timeout: 60000 });
+    } catch {
+      // nothing was started, or it is already down
+    }
+    // and if it still runs (seen here), stop the postmaster this run started, by its pid file
+    try {
+      const pid = Number(readFileSync(path.join(tmp, 'data', 'pg', 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (pid > 0) process.kill(pid, 'SIGTERM');
+    } catch {
+      // no pid file: nothing running
+    }
+  }
   rmSync(tmp, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
