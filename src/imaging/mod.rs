@@ -5,7 +5,7 @@
 //! - [`parse`]: Part-10 bytes → [`Instance`] (the indexed attributes, validated UIDs).
 //! - [`index`]: the `imaging_instances` table (diesel), insert and queries.
 //! - [`ingest`]: one batch of instances = blobs written (fsynced) + one database transaction.
-//! - [`access`]: `authorize(requester, patient, study)`; consent enforcement plugs in there.
+//! - [`access`]: `authorize(requester, patient, study)`: the consent enforcer's patient-level decision.
 //! - [`phantom`]: the synthetic CT series of `hiehub bench phantom` (tests, benchmarks).
 //!
 //! Invariant: an instance row exists only for bytes on disk that parsed as DICOM; a batch that
