@@ -205,3 +205,4 @@ console.log(`first 16-bit frame on screen:               median ${f0(b.median)} 
 console.log(`scroll, cold (prefetching; ${cold.loadedAtStart} of ${n} loaded at start): ${f1(cold.rate)} slices/s (${n - 1} slices in ${f0(cold.ms)} ms)  goal >= 20`);
 console.log(`scroll, warm (all cached):                   ${f1(warm.rate)} slices/s (${n - 1} slices in ${f0(warm.ms)} ms)`);
 console.log(`RESULT ${JSON.stringify({ slices: n, size: opts.size, firstImageMs: a, firstPixelsMs: b, scrollCold: cold, scrollWarm: warm, loadavg: load })}`);
+process.exit(0); // the server child keeps the event loop alive; exit runs the cleanup
