@@ -88,15 +88,15 @@ pub fn blobs(state: &AppState) -> BlobStore {
     BlobStore::new(&state.config.data_dir)
 }
 
-/// Checks access to every (patient, study) in `rows`; the first refusal is a 403.
+/// Checks access to the patients of `rows`; the first refusal is a 403. The decision is per
+/// patient (`access::authorize`), so each patient is asked once however many studies and
+/// instances of theirs the rows hold.
 pub async fn authorize_rows(requester: &Requester, rows: &[InstanceRow]) -> Result<(), ApiError> {
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut seen: std::collections::HashSet<(&str, &str)> = std::collections::HashSet::new();
     for r in rows {
-        let key = (r.patient_id.as_str(), r.study_instance_uid.as_str());
-        if seen.contains(&key) {
+        if !seen.insert((r.patient_id.as_str(), r.issuer_of_patient_id.as_str())) {
             continue;
         }
-        seen.push(key);
         let cx = access::patient_cx(&r.patient_id, &r.issuer_of_patient_id);
         access::authorize(
             requester,
