@@ -54,6 +54,10 @@ pub struct Config {
     pub mpi_national_id_roots: String,
     /// Patient consent enforcement (issue 6); `false` only in dev mode (benchmarks).
     pub consent_enforcement: bool,
+    /// Patients whose consents are kept in memory (0: none).
+    pub consent_cache_patients: usize,
+    /// ITI-47 answers leave out persons whose consent denies the requester.
+    pub consent_pdq_filter: bool,
     pub dicom_addr: String,
     pub dicom_ae_title: String,
     pub max_stow_bytes: u64,
@@ -116,6 +120,8 @@ impl Default for Config {
             pix_consumers: String::new(),
             mpi_national_id_roots: crate::mpi::national_id::DEFAULT_ROOTS.into(),
             consent_enforcement: true,
+            consent_cache_patients: 100_000,
+            consent_pdq_filter: false,
             dicom_addr: String::new(),
             dicom_ae_title: "HIEHUB".into(),
             max_stow_bytes: 4 * 1024 * 1024 * 1024,
@@ -263,6 +269,14 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "consent_enforcement",
         "Patient consent (BPPC) enforcement on every ITI-18 result and ITI-43 retrieve. false is refused outside dev mode: it exists to measure enforcement overhead.",
+    ),
+    (
+        "consent_cache_patients",
+        "Patient consent: how many patients' consents are kept in memory between requests (dropped when a change commits, by PostgreSQL notification). 0 reads them from the database for every decision.",
+    ),
+    (
+        "consent_pdq_filter",
+        "Patient consent on PDQ (ITI-47): true leaves out of every answer (before counting and paging) the persons whose consent in force denies the requester, each denial audited. false (default) answers demographics to every authenticated node, as IHE PDQ does: a hospital must find the regional patient id to register the patient's consent at all.",
     ),
     (
         "dicom_addr",

@@ -133,6 +133,7 @@ fn run(
             db.clone(),
             sink.clone(),
             config.consent_enforcement,
+            config.consent_cache_patients,
         )
         .map_err(|e| anyhow::anyhow!(e))?;
         let state = web::Data::new(AppState {

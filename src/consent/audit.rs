@@ -135,18 +135,60 @@ pub fn consent_event(requester: &Requester, c: &Recognised) -> AuditEvent {
         c.unique_id,
         c.policies.join(", ")
     ));
-    let mut p = ParticipantObject::patient(c.patient_id.as_str());
-    for oid in &c.policies {
+    consent_participants(&mut e, &c.patient_id, &c.policies, &c.unique_id);
+    e
+}
+
+/// The event for a consent deprecated or re-approved by ITI-57, or removed by ITI-62.
+pub fn update_event(
+    requester: &Requester,
+    transaction: &str,
+    u: &super::store::ConsentUpdate,
+) -> AuditEvent {
+    let (code, display) = if u.revoked {
+        ("ConsentRevoked", "patient consent revoked")
+    } else {
+        ("ConsentChanged", "patient consent changed")
+    };
+    let what = match (transaction, u.revoked) {
+        ("ITI-62", _) => "removed from the registry (ITI-62)",
+        (_, true) => "deprecated (ITI-57); no longer in force",
+        (_, false) => "approved again (ITI-57)",
+    };
+    let mut e = base(
+        audit::event_id::patient_record(),
+        if transaction == "ITI-62" {
+            Action::Delete
+        } else {
+            Action::Update
+        },
+        Outcome::Success,
+        requester,
+    );
+    e.event_type = Some(hiehub(code, display));
+    e.outcome_description = Some(format!(
+        "{display}: consent {} {what}{}",
+        u.unique_id,
+        if u.policies.is_empty() {
+            String::new()
+        } else {
+            format!(", naming {}", u.policies.join(", "))
+        }
+    ));
+    consent_participants(&mut e, &u.patient_id, &u.policies, &u.unique_id);
+    e
+}
+
+/// The patient (with the consent's policies) and the consent document of a consent event.
+fn consent_participants(e: &mut AuditEvent, patient: &str, policies: &[String], unique_id: &str) {
+    let mut p = ParticipantObject::patient(patient);
+    for oid in policies {
         p.details
             .push(ObjectDetail::new("hiehub:consent-policy", oid.as_str()));
     }
     e.participant_objects.push(p);
-    e.participant_objects.push(ParticipantObject::document(
-        c.unique_id.as_str(),
-        None,
-        None,
-    ));
-    e
+    e.participant_objects
+        .push(ParticipantObject::document(unique_id, None, None));
 }
 
 /// Records `events` (consent events as ledger kind ConsentEvent, security alerts as

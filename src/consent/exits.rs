@@ -18,8 +18,9 @@ use chrono::NaiveDateTime;
 use diesel::PgConnection;
 
 use super::bppc::{self, Recognised};
+use super::cache::ConsentCache;
 use super::engine;
-use super::{Decision, Enforcer, Gate, Policies, Policy, Requester};
+use super::{Decision, Enforcer, Gate, Policies, Requester};
 use crate::audit::{AuditError, AuditEvent, Outcome};
 use crate::store::{Db, StoreError};
 use crate::xds::iti18::Found;
@@ -100,6 +101,7 @@ impl Inputs {
 /// Whether a document the query names is hidden from the requester.
 fn names_hidden(
     conn: &mut PgConnection,
+    cache: &ConsentCache,
     policies: &Policies,
     requester: &Requester,
     inputs: &Inputs,
@@ -119,7 +121,7 @@ fn names_hidden(
             .map(|(_, f)| f),
     );
     let patients = named.iter().map(|f| f.patient_id.clone()).collect();
-    let decider = Decider::new(conn, policies, requester, patients, at)?;
+    let decider = Decider::new(conn, cache, policies, requester, patients, at)?;
     Ok(named
         .iter()
         .any(|f| !decider.decide(&f.patient_id, f.document.as_ref()).permit))
@@ -141,13 +143,14 @@ struct Decider<'a> {
 impl<'a> Decider<'a> {
     fn new(
         conn: &mut PgConnection,
+        cache: &ConsentCache,
         policies: &'a Policies,
         requester: &'a Requester,
         patients: BTreeSet<String>,
         at: NaiveDateTime,
     ) -> diesel::QueryResult<Decider<'a>> {
         let list: Vec<String> = patients.into_iter().collect();
-        let consents = super::store::consents_of(conn, &list)?;
+        let consents = cache.consents_of(conn, &list)?;
         Ok(Decider::with(policies, requester, list, consents, at))
     }
 
@@ -180,10 +183,6 @@ impl<'a> Decider<'a> {
         }
     }
 
-    fn per_document(&self, patient: &str) -> bool {
-        matches!(self.views.get(patient), Some(View::PerDocument))
-    }
-
     fn decide(&self, patient: &str, doc: Option<&super::DocumentFacts>) -> Decision {
         match self.views.get(patient) {
             Some(View::Uniform(d)) => d.clone(),
@@ -198,6 +197,7 @@ impl<'a> Decider<'a> {
 /// Removes from `found` what the requester may not see; returns what was decided.
 fn filter_found(
     conn: &mut PgConnection,
+    cache: &ConsentCache,
     policies: &Policies,
     requester: &Requester,
     found: &mut Found,
@@ -226,35 +226,18 @@ fn filter_found(
         .collect();
     ends.sort_unstable();
     ends.dedup();
-    let (decider, end_facts, facts) = if ends.is_empty() {
-        // The common case (FindDocuments...): consents and, when some policy of the domain looks
-        // at documents, the documents' facts in one round trip.
-        let docs: Vec<String> = if policies.by_oid.values().any(Policy::looks_at_documents) {
-            found
-                .documents
-                .iter()
-                .map(|r| r.entry_uuid.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
+    let (decider, end_facts) = if ends.is_empty() {
+        // The common case (FindDocuments...): the consents, from the cache or in one round
+        // trip; the documents' facts came with their rows.
         let list: Vec<String> = patients.into_iter().collect();
-        let (consents, facts) = super::store::consents_and_facts(conn, &list, &docs)?;
+        let consents = cache.consents_of(conn, &list)?;
         let decider = Decider::with(policies, requester, list, consents, at);
-        (decider, HashMap::new(), facts)
+        (decider, HashMap::new())
     } else {
         let end_facts = super::store::objects(conn, &ends)?;
         patients.extend(end_facts.values().map(|f| f.patient_id.clone()));
-        let decider = Decider::new(conn, policies, requester, patients, at)?;
-        // Facts of the documents whose decision depends on them.
-        let need: Vec<String> = found
-            .documents
-            .iter()
-            .filter(|r| decider.per_document(&r.patient_id))
-            .map(|r| r.entry_uuid.clone())
-            .collect();
-        let facts = super::store::objects(conn, &need)?;
-        (decider, end_facts, facts)
+        let decider = Decider::new(conn, cache, policies, requester, patients, at)?;
+        (decider, end_facts)
     };
 
     let mut report = Report::default();
@@ -267,10 +250,9 @@ fn filter_found(
         }
         d.permit
     };
-    found.documents.retain(|r| {
-        let doc = facts.get(&r.entry_uuid).and_then(|f| f.document.as_ref());
-        judge(&r.entry_uuid, &r.patient_id, doc)
-    });
+    found
+        .documents
+        .retain(|r| judge(&r.entry_uuid, &r.patient_id, r.facts.as_ref()));
     found
         .submission_sets
         .retain(|r| judge(&r.entry_uuid, &r.patient_id, None));
@@ -362,7 +344,8 @@ impl Gate {
         let (found, report) = db
             .run(move |conn| {
                 let at = chrono::Utc::now().naive_utc();
-                let hidden_input = names_hidden(conn, e2.policies(), &requester, &inputs, at)?;
+                let hidden_input =
+                    names_hidden(conn, e2.cache(), e2.policies(), &requester, &inputs, at)?;
                 let mut lim = limit;
                 loop {
                     let mut found = query(conn, lim)?;
@@ -373,11 +356,19 @@ impl Gate {
                         )
                     {
                         // What the answer holds exists only through the hidden document.
-                        let report = filter_found(conn, e2.policies(), &requester, &mut found, at)?;
+                        let report = filter_found(
+                            conn,
+                            e2.cache(),
+                            e2.policies(),
+                            &requester,
+                            &mut found,
+                            at,
+                        )?;
                         return Ok((Found::default(), report));
                     }
                     let raw = found.len();
-                    let report = filter_found(conn, e2.policies(), &requester, &mut found, at)?;
+                    let report =
+                        filter_found(conn, e2.cache(), e2.policies(), &requester, &mut found, at)?;
                     if inputs.query == "GetRelatedDocuments" && found.associations.is_empty() {
                         // Its documents are answered only with a relationship (ITI TF-2a
                         // §3.18.4.1.2.3.7.13): none left visible, nothing is answered.
@@ -412,7 +403,8 @@ impl Gate {
                 let at = chrono::Utc::now().naive_utc();
                 let rows = super::store::documents_by_unique_id(conn, &wanted)?;
                 let patients = rows.iter().map(|(_, f)| f.patient_id.clone()).collect();
-                let decider = Decider::new(conn, e2.policies(), &requester, patients, at)?;
+                let decider =
+                    Decider::new(conn, e2.cache(), e2.policies(), &requester, patients, at)?;
                 let mut report = Report::default();
                 let mut denied: HashSet<String> = HashSet::new();
                 for (uid, f) in &rows {
@@ -481,6 +473,82 @@ impl Gate {
         if let Err(e) = record(enforcer, events).await {
             tracing::error!(error = %e, "consent events not recorded (the submission is stored and its ITI-41 event names the consent)");
         }
+    }
+}
+
+impl Gate {
+    /// ITI-57 / ITI-62, after their transaction committed: the audit events of the consents it
+    /// deprecated, approved again or removed ([`super::store::changes_in_transaction`], read
+    /// inside that transaction). Recorded before the transaction is answered.
+    pub async fn updated(
+        &self,
+        transaction: &str,
+        changes: Vec<super::store::ConsentUpdate>,
+    ) -> Result<(), AuditError> {
+        let Some(enforcer) = &self.enforcer else {
+            return Ok(());
+        };
+        let events = changes
+            .iter()
+            .map(|u| super::audit::update_event(&self.requester, transaction, u))
+            .collect();
+        record(enforcer, events).await
+    }
+}
+
+/// What PDQ filtering decided ([`Gate::pdq_decide`]): the persons hidden, and the denials and
+/// break-the-glass permits to audit ([`Gate::pdq_record`]).
+#[derive(Debug, Default)]
+pub struct PdqDecisions {
+    pub hidden: HashSet<i64>,
+    report: Report,
+}
+
+impl Gate {
+    /// ITI-47 with `consent_pdq_filter = true`: which of `persons` (person → the CX of every id
+    /// it is known by: local ids and enterprise id) the requester may not learn of. A person's
+    /// consents are those registered under any of its ids; the decision is the patient-level
+    /// one ([`Enforcer::decide_patient`]). Runs inside the query's connection, before counting.
+    pub fn pdq_decide(
+        &self,
+        conn: &mut PgConnection,
+        persons: &BTreeMap<i64, Vec<String>>,
+    ) -> diesel::QueryResult<PdqDecisions> {
+        let mut out = PdqDecisions::default();
+        let Some(enforcer) = &self.enforcer else {
+            out.hidden = persons.keys().copied().collect();
+            return Ok(out);
+        };
+        if !enforcer.enforcing() || persons.is_empty() {
+            return Ok(out);
+        }
+        let all: Vec<String> = persons.values().flatten().cloned().collect();
+        let consents = enforcer.cache().consents_of(conn, &all)?;
+        let at = chrono::Utc::now().naive_utc();
+        for (person, ids) in persons {
+            let union: Vec<engine::ConsentRecord> = ids
+                .iter()
+                .filter_map(|id| consents.get(id))
+                .flatten()
+                .cloned()
+                .collect();
+            let d = engine::decide(enforcer.policies(), &self.requester, &union, None, at);
+            if let Some(first) = ids.first() {
+                out.report.note(first, &d, None);
+            }
+            if !d.permit {
+                out.hidden.insert(*person);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the audit events of [`Self::pdq_decide`] (before the ITI-47 answer).
+    pub async fn pdq_record(&self, d: PdqDecisions) -> Result<(), AuditError> {
+        let Some(enforcer) = &self.enforcer else {
+            return Ok(());
+        };
+        record(enforcer, d.report.events(&self.requester, "ITI-47")).await
     }
 }
 

@@ -16,8 +16,11 @@
 //! consents from the database, decide, and — before returning — record the audit event of a
 //! denial or of a break-the-glass access. A database or audit failure denies (fail closed).
 //!
-//! Invariant: nothing is cached: a consent registered, replaced (RPLC) or deprecated (ITI-57)
-//! decides the next request.
+//! Invariant: a consent registered, replaced (RPLC), deprecated (ITI-57), removed (ITI-62) or
+//! moved by a patient merge decides the next request: the consents of recently asked-about
+//! patients are cached ([`cache`]), and the cache entry is dropped when the change commits
+//! (PostgreSQL notification from the `consent_history` triggers, drained by `store::Db::run`
+//! before the writer answers).
 //! Invariant: a requester never learns that a hidden document exists: hidden objects are
 //! removed before counting, ObjectRef lists, associations and result limits, and a denied
 //! retrieve looks like an unknown document.
@@ -26,6 +29,7 @@
 pub mod api;
 pub mod audit;
 pub mod bppc;
+pub mod cache;
 pub mod engine;
 pub mod exits;
 pub mod policy;
@@ -85,6 +89,7 @@ impl Decision {
 struct Inner {
     policies: Policies,
     db: Db,
+    cache: Arc<cache::ConsentCache>,
     sink: AuditSink,
     /// `false` only with `consent_enforcement = false` (dev mode, benchmarks).
     enforce: bool,
@@ -106,12 +111,14 @@ impl std::fmt::Debug for Enforcer {
 }
 
 impl Enforcer {
-    /// Reads the domain's policies; an error lists every problem in their terms.
+    /// Reads the domain's policies; an error lists every problem in their terms. The consents of
+    /// up to `cache_patients` patients are kept in memory (0: read them for every decision).
     pub fn new(
         domain: &crate::profiles::AffinityDomain,
         db: Db,
         sink: AuditSink,
         enforce: bool,
+        cache_patients: usize,
     ) -> Result<Enforcer, String> {
         let policies = Policies::from_domain(domain).map_err(|e| {
             format!(
@@ -120,14 +127,23 @@ impl Enforcer {
                 e.join("; ")
             )
         })?;
+        let cache = Arc::new(cache::ConsentCache::new(cache_patients));
+        let subscriber: Arc<dyn crate::store::notify::Subscriber> = cache.clone();
+        db.feed().subscribe(&subscriber);
         Ok(Enforcer {
             inner: Arc::new(Inner {
                 policies,
                 db,
+                cache,
                 sink,
                 enforce,
             }),
         })
+    }
+
+    /// The consents cache (see [`cache`]).
+    pub fn cache(&self) -> &Arc<cache::ConsentCache> {
+        &self.inner.cache
     }
 
     pub fn policies(&self) -> &Policies {
@@ -185,10 +201,11 @@ impl Enforcer {
         at: DateTime<Utc>,
     ) -> Result<(Decision, Vec<ConsentRecord>), crate::store::StoreError> {
         let p = patient.to_owned();
+        let cache = self.inner.cache.clone();
         let consents = self
             .inner
             .db
-            .run(move |conn| Ok(store::consents_of(conn, std::slice::from_ref(&p))?))
+            .run(move |conn| Ok(cache.consents_of(conn, std::slice::from_ref(&p))?))
             .await?
             .remove(patient)
             .unwrap_or_default();

@@ -82,107 +82,6 @@ pub fn consents_of(
 }
 
 #[derive(QueryableByName)]
-struct MixedRow {
-    /// `c`: a consent of one of the patients; `d`: a document asked about.
-    #[diesel(sql_type = Text)]
-    row_kind: String,
-    #[diesel(sql_type = Text)]
-    patient_id: String,
-    #[diesel(sql_type = Text)]
-    entry_uuid: String,
-    #[diesel(sql_type = Text)]
-    unique_id: String,
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = Array<Text>)]
-    event_codes: Vec<String>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    service_start_time: Option<NaiveDateTime>,
-    #[diesel(sql_type = Nullable<Timestamp>)]
-    service_stop_time: Option<NaiveDateTime>,
-    #[diesel(sql_type = Timestamp)]
-    registered: NaiveDateTime,
-    #[diesel(sql_type = Integer)]
-    version: i32,
-    #[diesel(sql_type = Text)]
-    class_code: String,
-    #[diesel(sql_type = Array<Text>)]
-    confidentiality_codes: Vec<String>,
-    #[diesel(sql_type = Text)]
-    healthcare_facility_type_code: String,
-}
-
-/// Consents by patient, and facts by entryUUID.
-pub type ConsentsAndFacts = (
-    HashMap<String, Vec<ConsentRecord>>,
-    HashMap<String, ObjectFacts>,
-);
-
-/// Consents of `patients` and the facts of the DocumentEntries `entry_uuids`, in one round trip
-/// (what the ITI-18 filter needs when the answer's patients are known).
-pub fn consents_and_facts(
-    conn: &mut PgConnection,
-    patients: &[String],
-    entry_uuids: &[String],
-) -> QueryResult<ConsentsAndFacts> {
-    let mut consents: HashMap<String, Vec<ConsentRecord>> = HashMap::new();
-    let mut facts = HashMap::new();
-    if patients.is_empty() && entry_uuids.is_empty() {
-        return Ok((consents, facts));
-    }
-    let rows: Vec<MixedRow> = diesel::sql_query(format!(
-        "SELECT * FROM (SELECT 'c' AS row_kind, patient_id, entry_uuid, unique_id, status, event_codes, \
-         service_start_time, service_stop_time, (registered_at AT TIME ZONE 'UTC') AS registered, \
-         version, ''::text AS class_code, '{{}}'::text[] AS confidentiality_codes, \
-         ''::text AS healthcare_facility_type_code \
-         FROM xds_document_entries WHERE patient_id = ANY($1) AND {IS_CONSENT} \
-         ORDER BY registered_at, version, entry_uuid) c \
-         UNION ALL \
-         SELECT 'd', patient_id, entry_uuid, unique_id, status, '{{}}'::text[], NULL, NULL, \
-         (registered_at AT TIME ZONE 'UTC'), version, class_code, confidentiality_codes, \
-         healthcare_facility_type_code \
-         FROM xds_document_entries WHERE entry_uuid = ANY($2)"
-    ))
-    .bind::<Array<Text>, _>(patients)
-    .bind::<Array<Text>, _>(entry_uuids)
-    .load(conn)?;
-    for r in rows {
-        if r.row_kind == "c" {
-            consents
-                .entry(r.patient_id)
-                .or_default()
-                .push(ConsentRecord {
-                    entry_uuid: r.entry_uuid,
-                    unique_id: r.unique_id,
-                    status: r.status,
-                    policies: r
-                        .event_codes
-                        .iter()
-                        .map(|c| c.split("^^^").next().unwrap_or(c).to_owned())
-                        .collect(),
-                    start: r.service_start_time,
-                    stop: r.service_stop_time,
-                    registered_at: r.registered,
-                    version: r.version,
-                });
-        } else {
-            facts.insert(
-                r.entry_uuid,
-                ObjectFacts {
-                    patient_id: r.patient_id,
-                    document: Some(DocumentFacts {
-                        class_code: r.class_code,
-                        confidentiality_codes: r.confidentiality_codes,
-                        healthcare_facility_type_code: r.healthcare_facility_type_code,
-                    }),
-                },
-            );
-        }
-    }
-    Ok((consents, facts))
-}
-
-#[derive(QueryableByName)]
 struct FactsRow {
     #[diesel(sql_type = Text)]
     key: String,
@@ -291,4 +190,55 @@ pub fn history(conn: &mut PgConnection, patient: &str) -> QueryResult<Vec<Histor
     )
     .bind::<Text, _>(patient)
     .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct ChangeRow {
+    #[diesel(sql_type = Text)]
+    patient_id: String,
+    #[diesel(sql_type = Text)]
+    unique_id: String,
+    #[diesel(sql_type = Text)]
+    change: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    status: Option<String>,
+    #[diesel(sql_type = Array<Text>)]
+    event_codes: Vec<String>,
+}
+
+/// A change to a consent made by a metadata update (ITI-57) or a removal (ITI-62), for its audit
+/// event: the consent, its patient and policies, and whether it now shares less (revoked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentUpdate {
+    pub patient_id: String,
+    pub unique_id: String,
+    pub policies: Vec<String>,
+    /// Deprecated or removed: no longer in force.
+    pub revoked: bool,
+}
+
+/// The consent changes the current transaction has made so far (the `consent_history` rows of
+/// this transaction, written by the triggers), other than registrations (ITI-41 audits those
+/// itself) and merges (the merge's own event names both patients).
+pub fn changes_in_transaction(conn: &mut PgConnection) -> QueryResult<Vec<ConsentUpdate>> {
+    let rows: Vec<ChangeRow> = diesel::sql_query(
+        "SELECT h.patient_id, h.unique_id, h.change, h.status, \
+         coalesce(d.event_codes, '{}'::text[]) AS event_codes \
+         FROM consent_history h LEFT JOIN xds_document_entries d ON d.entry_uuid = h.entry_uuid \
+         WHERE h.txid = txid_current() AND h.change IN ('status', 'removed') ORDER BY h.id",
+    )
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ConsentUpdate {
+            revoked: r.change == "removed" || r.status.as_deref() != Some(super::engine::APPROVED),
+            patient_id: r.patient_id,
+            unique_id: r.unique_id,
+            policies: r
+                .event_codes
+                .iter()
+                .map(|c| c.split("^^^").next().unwrap_or(c).to_owned())
+                .collect(),
+        })
+        .collect())
 }

@@ -105,7 +105,32 @@ enum Searched {
         total: u32,
         matches: Vec<PdqMatch>,
         remaining: u32,
+        /// With `consent_pdq_filter`: what the consent filter decided, to audit.
+        consent: Option<crate::consent::exits::PdqDecisions>,
     },
+}
+
+/// Every id (CX) each of `persons` is known by: its active local ids and its enterprise id.
+fn ids_of_persons(
+    conn: &mut PgConnection,
+    persons: &[i64],
+    enterprise_root: &str,
+) -> Result<std::collections::BTreeMap<i64, Vec<String>>, StoreError> {
+    let ids: Vec<IdOfPerson> = diesel::sql_query(
+        "SELECT person_id, root, extension FROM mpi_records WHERE person_id = ANY($1) AND status = 'active' \
+         UNION ALL SELECT id AS person_id, $2 AS root, enterprise_id AS extension FROM mpi_persons WHERE id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(persons)
+    .bind::<Text, _>(enterprise_root)
+    .load(conn)
+    .map_err(store::db)?;
+    let mut out: std::collections::BTreeMap<i64, Vec<String>> = std::collections::BTreeMap::new();
+    for i in ids {
+        out.entry(i.person_id)
+            .or_default()
+            .push(PatientIdentifier::new(i.root, i.extension).cx());
+    }
+    Ok(out)
 }
 
 fn candidates(
@@ -324,6 +349,7 @@ fn search(
     ctx_root: &str,
     declared: &[(String, bool)],
     settings: &super::Settings,
+    consent: Option<&crate::consent::Gate>,
 ) -> Result<Searched, StoreError> {
     let max = settings.pdq_max_results;
     for (i, (root, decl)) in declared.iter().enumerate() {
@@ -368,6 +394,19 @@ fn search(
     let nq = name_query(q);
     let rows = candidates(conn, q, nq.as_ref(), persons.as_deref(), &domains, ctx_root)?;
     let mut ranked = rank(q, nq.as_ref(), &rows);
+    // Consent (issue 6), before anything is counted or paged: a hidden person leaves no trace.
+    let consent = match consent {
+        Some(gate) if !ranked.is_empty() => {
+            let mut persons: Vec<i64> = ranked.iter().map(|r| r.person_id).collect();
+            persons.sort_unstable();
+            persons.dedup();
+            let ids = ids_of_persons(conn, &persons, ctx_root)?;
+            let d = gate.pdq_decide(conn, &ids).map_err(store::db)?;
+            ranked.retain(|r| !d.hidden.contains(&r.person_id));
+            Some(d)
+        }
+        _ => None,
+    };
     ranked.truncate(max as usize);
     let total = ranked.len() as u32;
     let first = q.initial_quantity.map_or(total, |n| n.max(1)).min(total);
@@ -399,6 +438,7 @@ fn search(
         total,
         matches: page,
         remaining,
+        consent,
     })
 }
 
@@ -518,16 +558,25 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .collect();
     let settings = ctx.settings.clone();
     let query = q.clone();
+    let gate = ctx.consent.clone();
     let result = ctx
         .db
-        .run(move |conn| search(conn, &query, &root, &declared, &settings))
+        .run(move |conn| search(conn, &query, &root, &declared, &settings, gate.as_ref()))
         .await;
     match result {
         Ok(Searched::Page {
             total,
             matches,
             remaining,
+            consent,
         }) => {
+            if let (Some(d), Some(gate)) = (consent, &ctx.consent)
+                && let Err(e) = gate.pdq_record(d).await
+            {
+                // The denials could not be audited: answer nothing.
+                let e = StoreError::Join(format!("consent audit: {e}"));
+                return internal(ctx, &q.header, Some(&q.query_id), &q.query_xml, e);
+            }
             let qa = QueryAck {
                 query_id: Some(&q.query_id),
                 response_code: if total == 0 { "NF" } else { "OK" },

@@ -205,6 +205,9 @@ pub struct Context {
     pub db: Db,
     pub domain: Arc<AffinityDomain>,
     pub settings: Arc<Settings>,
+    /// ITI-47 only, with `consent_pdq_filter = true`: persons whose consent denies the requester
+    /// are left out of the answer (issue 6).
+    pub consent: Option<crate::consent::Gate>,
 }
 
 /// What an MPI transaction hands back to the web layer.

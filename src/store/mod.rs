@@ -4,6 +4,7 @@
 //! blocking pool, and the r2d2 pool size bounds how many such threads hold a connection at once.
 
 pub mod cluster;
+pub mod notify;
 pub mod schema;
 
 use std::time::Duration;
@@ -50,20 +51,29 @@ pub fn connect(url: &str) -> Result<PgConnection, StoreError> {
 pub struct Db {
     pool: PgPool,
     url: std::sync::Arc<str>,
+    feed: std::sync::Arc<notify::Feed>,
 }
 
 impl Db {
     pub fn new(url: &str, size: u32) -> Result<Db, StoreError> {
+        let feed = std::sync::Arc::new(notify::Feed::default());
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
+            .connection_customizer(Box::new(notify::Listen(feed.clone())))
             .build(ConnectionManager::<PgConnection>::new(url))
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         Ok(Db {
             pool,
             url: url.into(),
+            feed,
         })
+    }
+
+    /// The change notifications of this database (see [`notify`]).
+    pub fn feed(&self) -> &notify::Feed {
+        &self.feed
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
@@ -73,9 +83,15 @@ impl Db {
         F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let feed = self.feed.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
-            f(&mut conn)
+            // Changes committed elsewhere since this connection was last used, then the ones
+            // `f` committed itself: subscribers hear of them before this returns.
+            feed.drain(&mut conn);
+            let out = f(&mut conn);
+            feed.drain(&mut conn);
+            out
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?

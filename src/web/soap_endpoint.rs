@@ -66,7 +66,21 @@ fn mpi_context(state: &AppState) -> crate::mpi::Context {
         db: state.db.clone(),
         domain: state.domain.clone(),
         settings: std::sync::Arc::new(crate::mpi::Settings::from_config(&state.config)),
+        consent: None,
     }
+}
+
+/// The MPI context of a PDQ request: with the consent gate when `consent_pdq_filter` is on.
+fn pdq_context(
+    req: &HttpRequest,
+    state: &AppState,
+    headers: &[xml::Element],
+) -> crate::mpi::Context {
+    let mut ctx = mpi_context(state);
+    if state.config.consent_pdq_filter {
+        ctx.consent = Some(consent_gate(req, state, headers));
+    }
+    ctx
 }
 
 /// HL7v3 answers content errors with acknowledgements (AE/AR), not faults: the reply is always
@@ -318,7 +332,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti57::handle(&ctx, &env.body).await))
         }
         Transaction::DeleteDocumentSet => {
@@ -326,7 +341,8 @@ async fn process(
                 state.db.clone(),
                 &state.config.data_dir,
                 state.domain.clone(),
-            );
+            )
+            .with_consent(consent_gate(req, state, &env.other_headers));
             Ok(xds_reply(row, xds::iti62::handle(&ctx, &env.body).await))
         }
         Transaction::PatientIdentityFeedAdd => {
@@ -354,7 +370,8 @@ async fn process(
         }
         Transaction::PatientDemographicsQuery => {
             let msg = &env.body;
-            let answer = crate::mpi::iti47::handle(&mpi_context(state), msg).await;
+            let answer =
+                crate::mpi::iti47::handle(&pdq_context(req, state, &env.other_headers), msg).await;
             Ok(mpi_reply(row, answer))
         }
         Transaction::PatientDemographicsQueryContinue => {

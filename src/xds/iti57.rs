@@ -306,7 +306,13 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .run(move |conn| Ok(update_blocking(conn, &ctx2, submission, problems)))
         .await;
     match result {
-        Ok((problems, objects)) => registry_answer(&problems, objects),
+        Ok((problems, objects, consents)) => {
+            // Consents deprecated or approved again (issue 6): their events before the answer.
+            if let Err(e) = ctx.consent.updated("ITI-57", consents).await {
+                tracing::error!(error = %e, "ITI-57: consent change events not recorded");
+            }
+            registry_answer(&problems, objects)
+        }
         Err(e) => {
             tracing::error!(error = %e, transaction = "ITI-57", "update failed");
             let p = internal_error(ErrorCode::XDSRegistryError, "UpdateDocumentSet");
@@ -326,11 +332,29 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
+type Updated = (
+    Vec<Problem>,
+    Vec<ParticipantObject>,
+    Vec<crate::consent::store::ConsentUpdate>,
+);
+
 fn update_blocking(
     conn: &mut diesel::PgConnection,
     ctx: &Context,
     s: Submission,
+    problems: Vec<Problem>,
+) -> Updated {
+    let mut consents = Vec::new();
+    let (problems, objects) = update_checked(conn, ctx, s, problems, &mut consents);
+    (problems, objects, consents)
+}
+
+fn update_checked(
+    conn: &mut diesel::PgConnection,
+    ctx: &Context,
+    s: Submission,
     mut problems: Vec<Problem>,
+    consents: &mut Vec<crate::consent::store::ConsentUpdate>,
 ) -> (Vec<Problem>, Vec<ParticipantObject>) {
     let mut objects = vec![
         ParticipantObject::patient(registry::patient_key(&s.submission_set.patient_id)),
@@ -372,16 +396,23 @@ fn update_blocking(
     set_approved(&mut request.submission);
 
     let now = Utc::now().naive_utc();
-    let tx = conn.transaction::<(Vec<Problem>, Vec<ParticipantObject>), TxError, _>(|conn| {
+    type Done = (
+        Vec<Problem>,
+        Vec<ParticipantObject>,
+        Vec<crate::consent::store::ConsentUpdate>,
+    );
+    let tx = conn.transaction::<Done, TxError, _>(|conn| {
         let (found, documents) = registry_checks(conn, &mut request)?;
         if has_errors(&found) {
             return Err(TxError::Rejected(found));
         }
         apply(conn, &request, now)?;
-        Ok((found, documents))
+        let changed = crate::consent::store::changes_in_transaction(conn)?;
+        Ok((found, documents, changed))
     });
     match tx {
-        Ok((warnings, documents)) => {
+        Ok((warnings, documents, changed)) => {
+            *consents = changed;
             problems.extend(warnings);
             objects.extend(documents);
             (problems, objects)

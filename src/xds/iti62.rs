@@ -111,7 +111,13 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .run(move |conn| Ok(delete_blocking(conn, &request)))
         .await;
     match result {
-        Ok((problems, objects)) => registry_answer(&problems, objects),
+        Ok((problems, objects, consents)) => {
+            // Consents removed (issue 6): their revocation events before the answer.
+            if let Err(e) = ctx.consent.updated("ITI-62", consents).await {
+                tracing::error!(error = %e, "ITI-62: consent revocation events not recorded");
+            }
+            registry_answer(&problems, objects)
+        }
         Err(e) => {
             tracing::error!(error = %e, transaction = "ITI-62", "delete failed");
             let p = internal_error(ErrorCode::XDSRegistryError, "DeleteDocumentSet");
@@ -131,22 +137,30 @@ impl From<diesel::result::Error> for TxError {
     }
 }
 
-fn delete_blocking(
-    conn: &mut diesel::PgConnection,
-    request: &DeleteDocumentSetRequest,
-) -> (Vec<Problem>, Vec<ParticipantObject>) {
+type Deleted = (
+    Vec<Problem>,
+    Vec<ParticipantObject>,
+    Vec<crate::consent::store::ConsentUpdate>,
+);
+
+fn delete_blocking(conn: &mut diesel::PgConnection, request: &DeleteDocumentSetRequest) -> Deleted {
     use diesel::Connection;
-    let tx = conn.transaction::<Vec<ParticipantObject>, TxError, _>(|conn| {
+    type Done = (
+        Vec<ParticipantObject>,
+        Vec<crate::consent::store::ConsentUpdate>,
+    );
+    let tx = conn.transaction::<Done, TxError, _>(|conn| {
         let (problems, objects, participants) = checks(conn, request)?;
         if has_errors(&problems) {
             return Err(TxError::Rejected(problems, participants));
         }
         registry::delete_objects(conn, &objects)?;
-        Ok(participants)
+        let consents = crate::consent::store::changes_in_transaction(conn)?;
+        Ok((participants, consents))
     });
     match tx {
-        Ok(participants) => (Vec::new(), participants),
-        Err(TxError::Rejected(problems, participants)) => (problems, participants),
+        Ok((participants, consents)) => (Vec::new(), participants, consents),
+        Err(TxError::Rejected(problems, participants)) => (problems, participants, Vec::new()),
         Err(TxError::Db(e)) => {
             tracing::error!(error = %e, "ITI-62 transaction failed");
             (
@@ -154,6 +168,7 @@ fn delete_blocking(
                     ErrorCode::XDSRegistryError,
                     "DeleteDocumentSet",
                 )],
+                Vec::new(),
                 Vec::new(),
             )
         }

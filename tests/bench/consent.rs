@@ -4,13 +4,16 @@
 //! 1. `hiehub bench seed --documents N` fills the registry (10 DocumentEntries per patient);
 //! 2. a BPPC consent (ITI-41, a real CDA) is registered for each of the patients the benchmark
 //!    queries, naming OPT-IN (permit) and "Laboratory reports only" (2.25.1002);
-//! 3. three servers on the same database answer FindDocuments for those patients, in
-//!    interleaved rounds:
+//! 3. four servers on the same database, one at a time, answer FindDocuments for those
+//!    patients, in interleaved rounds:
 //!    - **unfiltered**: `HIEHUB_CONSENT_ENFORCEMENT=false` (dev mode only);
 //!    - **filtered, patient-level**: the `connectathon` domain, where the consent's known policy
-//!      (OPT-IN) does not look at documents: one consent lookup per query;
+//!      (OPT-IN) does not look at documents; the patient's consents come from the consent cache
+//!      after the first query;
 //!    - **filtered, per document**: the `consent-opt-out` test domain, where "Laboratory reports
-//!      only" looks at the class of each document: the consent lookup and a facts lookup.
+//!      only" looks at the class of each document (read with the document's row);
+//!    - **filtered, patient-level, uncached**: as the second with
+//!      `HIEHUB_CONSENT_CACHE_PATIENTS=0` (the patient's consents read for every query).
 //!
 //! Run: `cargo bench --bench consent -- --seconds 10 --documents 1000000 [--clients 16]
 //! [--patients 2000] [--rounds 2]`; the overhead is the median over the rounds. Without `--bench` (under `cargo test`) it runs a short smoke pass and
@@ -393,6 +396,12 @@ fn main() {
                 &[("HIEHUB_CONSENT_ENFORCEMENT", "false")],
             ),
             1 => serve(&data("patient-level"), &db, &[], &[]),
+            3 => serve(
+                &data("patient-level-uncached"),
+                &db,
+                &[],
+                &[("HIEHUB_CONSENT_CACHE_PATIENTS", "0")],
+            ),
             _ => serve(
                 &data("per-document"),
                 &db,
@@ -471,8 +480,9 @@ fn main() {
         "unfiltered (consent_enforcement = false)",
         "filtered, patient-level (connectathon)",
         "filtered, per document (consent-opt-out)",
+        "filtered, patient-level, consents read every time (consent_cache_patients = 0)",
     ];
-    let mut p50s = [Vec::new(), Vec::new(), Vec::new()];
+    let mut p50s = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let mut failures = Vec::new();
     for round in 0..rounds {
         for (k, name) in names.iter().enumerate() {

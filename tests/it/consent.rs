@@ -554,8 +554,8 @@ struct AuditEntry {
     kind: i16,
 }
 
-/// The audit index rows whose first event type is `code`, with their ledger entry kind.
-fn audit_of(server: &Server, code: &str) -> Vec<AuditEntry> {
+/// Every audit index row, with its ledger entry kind, in ledger order.
+fn audit_all(server: &Server) -> Vec<AuditEntry> {
     let mut conn = connect(server.db_url.as_deref().unwrap());
     diesel::sql_query(
         "SELECT a.event_id, a.event_types, a.patient_ids, a.object_ids, a.sender, e.kind \
@@ -563,9 +563,36 @@ fn audit_of(server: &Server, code: &str) -> Vec<AuditEntry> {
     )
     .load::<AuditEntry>(&mut conn)
     .unwrap()
-    .into_iter()
-    .filter(|e| e.event_types.iter().any(|t| t == code))
-    .collect()
+}
+
+/// The audit index rows whose first event type is `code`, with their ledger entry kind.
+fn audit_of(server: &Server, code: &str) -> Vec<AuditEntry> {
+    audit_all(server)
+        .into_iter()
+        .filter(|e| e.event_types.iter().any(|t| t == code))
+        .collect()
+}
+
+/// `audit_of`, once the audit index holds `n` such rows (it is written just after the ledger
+/// commit that the answer waited for); fails after 5 s with what it found.
+fn audit_of_n(server: &Server, code: &str, n: usize) -> Vec<AuditEntry> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = audit_of(server, code);
+        if found.len() >= n || std::time::Instant::now() > deadline {
+            assert_eq!(
+                found.len(),
+                n,
+                "{code}: {found:?}; all: {:?}",
+                audit_all(server)
+                    .into_iter()
+                    .map(|e| e.event_types)
+                    .collect::<Vec<_>>()
+            );
+            return found;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 fn set<const N: usize>(items: [&String; N]) -> BTreeSet<String> {
@@ -1174,7 +1201,7 @@ fn privacy_officer_sees_consents_history_and_decisions() {
             (c1.clone(), "status".to_owned()),
         ]
     );
-    assert_eq!(audit_of(&server, "ConsentChanged").len(), 1);
+    audit_of_n(&server, "ConsentChanged", 1);
 
     // "May Hospital B see laboratory reports now?" — yes, by policy 2.25.1002; radiology: no.
     let ask = |query: &str| -> serde_json::Value {
@@ -1431,7 +1458,7 @@ fn the_enforcer_contract_decides_and_audits() {
     rt.block_on(async {
         let sink = hiehub::audit::AuditSink::start(url.clone(), config.sink_config()).unwrap();
         let db = hiehub::store::Db::new(&url, 2).unwrap();
-        let enforcer = Enforcer::new(&domain, db, sink, true).unwrap();
+        let enforcer = Enforcer::new(&domain, db, sink, true, 1000).unwrap();
         let b = Requester {
             node: Some("CN=pacs.b,O=Hospital B".into()),
             organisation: Some("Hospital B".into()),
@@ -1635,4 +1662,175 @@ fn imaging_exits_follow_the_consent() {
     for path in &paths {
         assert_eq!(get_status(&b, path), 403, "{path} after OPT-OUT");
     }
+}
+
+/// ITI-57 deprecating the consent in force, approving it again, and ITI-62 removing it: each
+/// takes effect for the very next request (the consent cache is dropped when the change
+/// commits) and is a ConsentRevoked / ConsentChanged event in the ledger.
+#[test]
+fn iti57_and_iti62_consent_changes_take_effect_and_are_audited() {
+    const ITI57: &str = "urn:ihe:iti:2010:UpdateDocumentSet";
+    const ITI62: &str = "urn:ihe:iti:2010:DeleteDocumentSet";
+    const DEPRECATED: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated";
+    const APPROVED_STATUS: &str = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved";
+    let server = start("consent-opt-in");
+    let a = node(&server, "Hospital A");
+    let b = node(&server, "Hospital B");
+    let p = patient(&server);
+    let d1 = doc("LAB", "N");
+    a.provide_ok(&submission(&p, std::slice::from_ref(&d1)));
+    let c1 = give_consent(&a, &p, &consent(&[OPT_IN]));
+    let c1_uuid = entry_uuid(&server, &c1);
+    // Asked twice: the second answer comes from the cache.
+    assert!(b.find(&p, Glass::No).contains(&d1.unique_id));
+    assert!(b.find(&p, Glass::No).contains(&d1.unique_id));
+
+    let status_change = |from: &str, to: &str| -> String {
+        let mut s = submission(&p, &[]);
+        s.associations.push(xds::Association {
+            entry_uuid: RegistryObjectId::parse("Status01").unwrap(),
+            association_type: AssociationType::UpdateAvailabilityStatus,
+            source: s.submission_set.entry_uuid.clone(),
+            target: RegistryObjectId::parse(&c1_uuid).unwrap(),
+            availability_status: None,
+            submission_set_status: None,
+            extra_slots: vec![
+                xds::Slot::new("OriginalStatus", [from]),
+                xds::Slot::new("NewStatus", [to]),
+            ],
+        });
+        let body = xds::to_ebxml::submit_objects_request(&s)
+            .to_xml(ebxml::EncodeOptions::INLINE)
+            .xml;
+        a.post("/xds/registry", ITI57, Glass::No, &body)
+            .text()
+            .unwrap()
+    };
+
+    // ITI-57 deprecates the only consent: the opt-in domain's default (deny) for the next query.
+    let text = status_change(APPROVED_STATUS, DEPRECATED);
+    assert!(text.contains(SUCCESS), "{text}");
+    assert!(b.find(&p, Glass::No).is_empty());
+    let revoked = audit_of_n(&server, "ConsentRevoked", 1);
+    assert!(revoked[0].patient_ids.contains(&p), "{revoked:?}");
+    assert!(revoked[0].object_ids.contains(&c1), "{revoked:?}");
+
+    // Approved again: shared again, a ConsentChanged event.
+    let text = status_change(DEPRECATED, APPROVED_STATUS);
+    assert!(text.contains(SUCCESS), "{text}");
+    assert!(b.find(&p, Glass::No).contains(&d1.unique_id));
+    assert_eq!(audit_of(&server, "ConsentChanged").len(), 1);
+
+    // ITI-62 removes the consent with every Association that points at it and their
+    // SubmissionSets (the original one and the two ITI-57 ones), as §3.62 requires.
+    let mut conn = connect(server.db_url.as_deref().unwrap());
+    #[derive(QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = Text)]
+        set_uuid: String,
+        #[diesel(sql_type = Text)]
+        assoc_uuid: String,
+    }
+    let ids: Vec<Ids> = diesel::sql_query(
+        "SELECT source_uuid AS set_uuid, entry_uuid AS assoc_uuid FROM xds_associations \
+         WHERE target_uuid = $1",
+    )
+    .bind::<Text, _>(&c1_uuid)
+    .load(&mut conn)
+    .unwrap();
+    assert_eq!(ids.len(), 3);
+    let mut refs: Vec<&str> = ids
+        .iter()
+        .flat_map(|i| [i.set_uuid.as_str(), i.assoc_uuid.as_str()])
+        .collect();
+    refs.push(&c1_uuid);
+    let body = ebxml::RemoveObjectsRequest {
+        object_refs: refs.into_iter().map(ebxml::ObjectRef::new).collect(),
+        ..Default::default()
+    }
+    .to_xml(ebxml::EncodeOptions::INLINE)
+    .xml;
+    let text = a
+        .post("/xds/registry", ITI62, Glass::No, &body)
+        .text()
+        .unwrap();
+    assert!(text.contains(SUCCESS), "{text}");
+    assert!(b.find(&p, Glass::No).is_empty());
+    let revoked = audit_of_n(&server, "ConsentRevoked", 2);
+    assert!(revoked[1].object_ids.contains(&c1), "{revoked:?}");
+
+    // A change made outside this server (another process on the same database) reaches the
+    // cache by notification: a consent inserted by SQL is in force for the next query.
+    let c2 = give_consent(&a, &p, &consent(&[OPT_IN]));
+    assert!(b.find(&p, Glass::No).contains(&d1.unique_id));
+    diesel::sql_query("UPDATE xds_document_entries SET status = $2 WHERE unique_id = $1")
+        .bind::<Text, _>(&c2)
+        .bind::<Text, _>(DEPRECATED)
+        .execute(&mut conn)
+        .unwrap();
+    assert!(b.find(&p, Glass::No).is_empty());
+}
+
+/// `consent_pdq_filter = true`: ITI-47 leaves out, before counting, the persons whose consent
+/// denies the requester (opt-in domain: no consent, or an OPT-OUT), each denial audited; the
+/// person with an OPT-IN consent is answered.
+#[test]
+fn pdq_leaves_out_persons_whose_consent_denies_when_configured() {
+    use crate::mpi::{Q, add, patient as person, pdq};
+    const ROOT: &str = "1.2.826.0.1.3680043.2.1125.77";
+    let server = Server::start_with(ServerOptions {
+        https: true,
+        extra_args: vec!["--affinity-domain".into(), domain_dir("consent-opt-in")],
+        env: vec![("HIEHUB_CONSENT_PDQ_FILTER".into(), "true".into())],
+        ..ServerOptions::default()
+    });
+    let a = node(&server, "Hospital A");
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let exts: Vec<String> = (1..=3).map(|i| format!("P{}{i}", &tag[..10])).collect();
+    for (i, e) in exts.iter().enumerate() {
+        let birth = format!("1970010{}", i + 1);
+        add(
+            &server,
+            &person(
+                ROOT,
+                e,
+                ("곽", "동훈"),
+                Some(("Kwak", "Donghun")),
+                &birth,
+                "M",
+            ),
+        );
+    }
+    let cx = |e: &str| format!("{e}^^^&{ROOT}&ISO");
+    give_consent(&a, &cx(&exts[0]), &consent(&[OPT_IN]));
+    give_consent(&a, &cx(&exts[2]), &consent(&[OPT_OUT]));
+
+    let answer = pdq(
+        &server,
+        &Q {
+            family: Some("곽"),
+            given: Some("동훈"),
+            domains: vec![ROOT],
+            query_ext: format!("q-{tag}"),
+            ..Q::default()
+        },
+    );
+    assert_eq!(answer.ack, "AA", "{}", answer.text);
+    let found: Vec<&String> = answer
+        .patients
+        .iter()
+        .flat_map(|p| p.0.iter().filter(|(r, _)| r == ROOT).map(|(_, e)| e))
+        .collect();
+    assert_eq!(found, [&exts[0]], "{}", answer.text);
+    assert!(
+        answer.text.contains(r#"<resultTotalQuantity value="1"/>"#),
+        "hidden persons are not counted: {}",
+        answer.text
+    );
+    let denied = audit_of_n(&server, "ConsentDenied", 2);
+    let patients: BTreeSet<&String> = denied.iter().flat_map(|d| &d.patient_ids).collect();
+    assert!(
+        patients.contains(&cx(&exts[1])) && patients.contains(&cx(&exts[2])),
+        "{denied:?}"
+    );
 }

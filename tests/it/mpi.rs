@@ -50,7 +50,7 @@ fn head(interaction: &str) -> String {
 
 /// A patient's demographics for a feed.
 #[derive(Clone, Default)]
-struct P {
+pub(crate) struct P {
     root: &'static str,
     ext: String,
     hangul: Option<(String, String)>,
@@ -127,14 +127,14 @@ fn pix_query_xml(root: &str, ext: &str, data_sources: &[&str]) -> String {
 
 /// PDQ parameters.
 #[derive(Default)]
-struct Q {
-    family: Option<&'static str>,
-    given: Option<&'static str>,
-    birth: Option<&'static str>,
-    gender: Option<&'static str>,
-    initial: Option<u32>,
-    domains: Vec<&'static str>,
-    query_ext: String,
+pub(crate) struct Q {
+    pub(crate) family: Option<&'static str>,
+    pub(crate) given: Option<&'static str>,
+    pub(crate) birth: Option<&'static str>,
+    pub(crate) gender: Option<&'static str>,
+    pub(crate) initial: Option<u32>,
+    pub(crate) domains: Vec<&'static str>,
+    pub(crate) query_ext: String,
 }
 
 fn pdq_xml(q: &Q) -> String {
@@ -222,17 +222,17 @@ fn path<'a>(e: &'a Element, names: &[&str]) -> Option<&'a Element> {
 }
 
 /// One returned patient: its ids (root, extension), score and first family name.
-type Returned = (Vec<(String, String)>, Option<u32>, Option<String>);
+pub(crate) type Returned = (Vec<(String, String)>, Option<u32>, Option<String>);
 
 #[derive(Debug)]
-struct Answer {
-    ack: String,
+pub(crate) struct Answer {
+    pub(crate) ack: String,
     details: Vec<(Option<String>, String, Option<String>)>,
-    query_response: Option<String>,
+    pub(crate) query_response: Option<String>,
     remaining: Option<u32>,
     /// Per returned patient: its ids (root, extension) and score.
-    patients: Vec<Returned>,
-    text: String,
+    pub(crate) patients: Vec<Returned>,
+    pub(crate) text: String,
 }
 
 impl Answer {
@@ -322,7 +322,7 @@ fn feed(
     ))
 }
 
-fn add(server: &Server, p: &P) -> Answer {
+pub(crate) fn add(server: &Server, p: &P) -> Answer {
     let a = feed(server, ADD, "PRPA_IN201301UV02", p, None);
     assert_eq!(a.ack, "AA", "{}", a.text);
     a
@@ -337,11 +337,11 @@ fn pix(server: &Server, root: &str, ext: &str, sources: &[&str]) -> Answer {
     ))
 }
 
-fn pdq(server: &Server, q: &Q) -> Answer {
+pub(crate) fn pdq(server: &Server, q: &Q) -> Answer {
     answer(post(server, "/pdq", PDQ_QUERY, &pdq_xml(q)))
 }
 
-fn patient(
+pub(crate) fn patient(
     root: &'static str,
     ext: &str,
     hangul: (&str, &str),

@@ -72,12 +72,47 @@ pub struct FolderFilter {
 }
 
 /// A DocumentEntry or SubmissionSet found.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct ObjectRow {
     pub entry_uuid: String,
     pub patient_id: String,
     pub status: String,
     pub metadata_xml: String,
+    /// What a consent decision looks at in a DocumentEntry (read in the same row, so the
+    /// consent filter needs no second look); `None` for a SubmissionSet.
+    pub facts: Option<crate::consent::DocumentFacts>,
+}
+
+type DocTuple = (String, String, String, String, String, Vec<String>, String);
+
+impl From<DocTuple> for ObjectRow {
+    fn from(t: DocTuple) -> ObjectRow {
+        let (entry_uuid, patient_id, status, metadata_xml, class, conf, facility) = t;
+        ObjectRow {
+            entry_uuid,
+            patient_id,
+            status,
+            metadata_xml,
+            facts: Some(crate::consent::DocumentFacts {
+                class_code: class,
+                confidentiality_codes: conf,
+                healthcare_facility_type_code: facility,
+            }),
+        }
+    }
+}
+
+impl From<(String, String, String, String)> for ObjectRow {
+    fn from(t: (String, String, String, String)) -> ObjectRow {
+        let (entry_uuid, patient_id, status, metadata_xml) = t;
+        ObjectRow {
+            entry_uuid,
+            patient_id,
+            status,
+            metadata_xml,
+            facts: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -105,7 +140,15 @@ pub fn documents(
     limit: i64,
 ) -> QueryResult<Vec<ObjectRow>> {
     let mut q = de::table
-        .select((de::entry_uuid, de::patient_id, de::status, de::metadata_xml))
+        .select((
+            de::entry_uuid,
+            de::patient_id,
+            de::status,
+            de::metadata_xml,
+            de::class_code,
+            de::confidentiality_codes,
+            de::healthcare_facility_type_code,
+        ))
         .into_boxed();
     if let Some(p) = &f.patient {
         q = q.filter(de::patient_id.eq(p.clone()));
@@ -173,9 +216,12 @@ pub fn documents(
     if let Some(t) = f.service_stop_time.to {
         q = q.filter(de::service_stop_time.lt(t));
     }
-    q.order((de::registered_at, de::entry_uuid))
+    Ok(q.order((de::registered_at, de::entry_uuid))
         .limit(limit)
-        .load(conn)
+        .load::<DocTuple>(conn)?
+        .into_iter()
+        .map(ObjectRow::from)
+        .collect())
 }
 
 pub fn submission_sets(
@@ -219,9 +265,12 @@ pub fn submission_sets(
     if let Some(t) = f.submission_time.to {
         q = q.filter(ss::submission_time.lt(t));
     }
-    q.order((ss::registered_at, ss::entry_uuid))
+    Ok(q.order((ss::registered_at, ss::entry_uuid))
         .limit(limit)
-        .load(conn)
+        .load::<(String, String, String, String)>(conn)?
+        .into_iter()
+        .map(ObjectRow::from)
+        .collect())
 }
 
 pub fn folders(
