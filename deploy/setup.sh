@@ -50,6 +50,11 @@ if ((${#missing[@]})); then
 fi
 
 if ((test_mode)); then
+  if ! python3 -c 'import signxml' 2>/dev/null; then
+    echo "setup: installing the Python XML-DSig library signxml (XUA interop tests)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check signxml \
+      || { echo "setup: could not install signxml: run 'python3 -m pip install signxml'" >&2; exit 1; }
+  fi
   if ! python3 -c 'import zeep' 2>/dev/null; then
     echo "setup: installing the Python SOAP client zeep (interop tests)" >&2
     python3 -m pip install --quiet --disable-pip-version-check zeep \

@@ -58,6 +58,8 @@ pub struct Config {
     pub consent_cache_patients: usize,
     /// ITI-47 answers leave out persons whose consent denies the requester.
     pub consent_pdq_filter: bool,
+    /// XUA: PEM file of trusted identity-provider certificates; empty: WS-Security not processed.
+    pub xua_trusted_certs: String,
     pub dicom_addr: String,
     pub dicom_ae_title: String,
     pub max_stow_bytes: u64,
@@ -122,6 +124,7 @@ impl Default for Config {
             consent_enforcement: true,
             consent_cache_patients: 100_000,
             consent_pdq_filter: false,
+            xua_trusted_certs: String::new(),
             dicom_addr: String::new(),
             dicom_ae_title: "HIEHUB".into(),
             max_stow_bytes: 4 * 1024 * 1024 * 1024,
@@ -277,6 +280,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "consent_pdq_filter",
         "Patient consent on PDQ (ITI-47): true leaves out of every answer (before counting and paging) the persons whose consent in force denies the requester, each denial audited. false (default) answers demographics to every authenticated node, as IHE PDQ does: a hospital must find the regional patient id to register the patient's consent at all.",
+    ),
+    (
+        "xua_trusted_certs",
+        "XUA (ITI-40): PEM file of the identity providers' signing certificates (or their CAs). Set: wsse:Security is processed, every SAML assertion must carry a valid enveloped XML signature by one of them and be inside its validity window, else the request gets a wsse:FailedCheck / wsse:InvalidSecurity fault and a security alert. Empty: wsse:Security is not processed (mustUnderstand gets a MustUnderstand fault; otherwise its attributes are read as unverified claims).",
     ),
     (
         "dicom_addr",

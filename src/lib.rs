@@ -29,3 +29,4 @@ pub mod web;
 pub mod xds;
 pub mod xdsi;
 pub mod xml;
+pub mod xua;

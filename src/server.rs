@@ -136,6 +136,16 @@ fn run(
             config.consent_cache_patients,
         )
         .map_err(|e| anyhow::anyhow!(e))?;
+        let xua = if config.xua_trusted_certs.is_empty() {
+            None
+        } else {
+            let trust = crate::xua::Trust::from_pem_file(std::path::Path::new(
+                &config.xua_trusted_certs,
+            ))
+            .map_err(|e| anyhow::anyhow!("xua_trusted_certs: {e}"))?;
+            tracing::info!(issuers = ?trust.subjects, "XUA assertions verified against these certificates");
+            Some(trust)
+        };
         let state = web::Data::new(AppState {
             config: config.clone(),
             db,
@@ -148,6 +158,7 @@ fn run(
             metrics: crate::metrics::handle(),
             consent,
             domain,
+            xua,
         });
         let max_body = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
         let anchor = web::Data::new(

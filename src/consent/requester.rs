@@ -31,6 +31,9 @@ pub struct Xua {
     pub organisation_id: Option<String>,
     pub purpose_of_use: Option<String>,
     pub home_community_id: Option<String>,
+    /// The identity provider whose signature was verified (`xua_trusted_certs`); `None`: the
+    /// attributes are unverified claims of the requesting node.
+    pub verified_by: Option<String>,
 }
 
 /// The requester a decision is made for.
@@ -106,6 +109,14 @@ impl Requester {
         self
     }
 
+    /// Marks the XUA attributes as verified (signed by `signer`), when they were.
+    pub fn with_xua_signer(mut self, signer: Option<String>) -> Requester {
+        if let Some(x) = &mut self.xua {
+            x.verified_by = signer;
+        }
+        self
+    }
+
     /// One line for logs and audit descriptions.
     pub fn describe(&self) -> String {
         let mut s = match (&self.node, &self.organisation) {
@@ -113,8 +124,13 @@ impl Requester {
             (None, Some(o)) => format!("organisation {o} (not authenticated)"),
             (None, None) => "an unauthenticated requester".to_owned(),
         };
-        if let Some(u) = self.xua.as_ref().and_then(|x| x.subject_id.as_ref()) {
-            s.push_str(&format!(", XUA subject {u}"));
+        if let Some(x) = &self.xua
+            && let Some(u) = &x.subject_id
+        {
+            match &x.verified_by {
+                Some(idp) => s.push_str(&format!(", XUA subject {u} (signed by {idp})")),
+                None => s.push_str(&format!(", XUA subject {u} (unverified)")),
+            }
         }
         s
     }

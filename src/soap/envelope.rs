@@ -45,6 +45,16 @@ fn is_true(v: Option<&str>) -> bool {
 /// Reads the envelope. `http_action` is the `action` parameter of the HTTP Content-Type, used
 /// when `wsa:Action` is absent and checked against it when both are present.
 pub fn parse_envelope(root: Element, http_action: Option<&str>) -> Result<Envelope, EnvelopeError> {
+    parse_envelope_with(root, http_action, &[])
+}
+
+/// [`parse_envelope`], with more header namespaces processed by the caller (`understood`: e.g.
+/// WS-Security when XUA assertions are verified).
+pub fn parse_envelope_with(
+    root: Element,
+    http_action: Option<&str>,
+    understood: &[&str],
+) -> Result<Envelope, EnvelopeError> {
     let mut addressing = Addressing::default();
     let err = |fault: Fault, addressing: &Addressing| EnvelopeError {
         fault,
@@ -137,6 +147,7 @@ pub fn parse_envelope(root: Element, http_action: Option<&str>) -> Result<Envelo
             if targeted
                 && is_true(block.attr_ns(SOAP12_NS, "mustUnderstand"))
                 && !UNDERSTOOD.contains(&block.namespace().unwrap_or(""))
+                && !understood.contains(&block.namespace().unwrap_or(""))
                 && not_understood.is_none()
             {
                 not_understood = Some(format!(

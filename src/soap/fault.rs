@@ -43,6 +43,14 @@ impl Subcode {
             local,
         }
     }
+    /// WS-Security 1.0 fault codes (`wsse:InvalidSecurity`, `wsse:FailedCheck`...).
+    pub const fn wsse(local: &'static str) -> Subcode {
+        Subcode {
+            ns: crate::xua::WSSE_NS,
+            prefix: "wsse",
+            local,
+        }
+    }
     pub const fn hiehub(local: &'static str) -> Subcode {
         Subcode {
             ns: HIEHUB_NS,

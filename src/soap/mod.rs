@@ -10,7 +10,7 @@ pub mod envelope;
 pub mod fault;
 pub mod mtom;
 
-pub use envelope::{Addressing, Envelope, parse_envelope, response_envelope};
+pub use envelope::{Addressing, Envelope, parse_envelope, parse_envelope_with, response_envelope};
 pub use fault::{Fault, FaultCode};
 
 pub const SOAP12_NS: &str = "http://www.w3.org/2003/05/soap-envelope";

@@ -31,6 +31,9 @@ pub struct AppState {
     pub domain: std::sync::Arc<crate::profiles::AffinityDomain>,
     /// Patient consent enforcement (issue 6): the one entry point for every exit.
     pub consent: crate::consent::Enforcer,
+    /// XUA: the identity providers whose SAML assertions are verified and trusted
+    /// (`xua_trusted_certs`); `None`: WS-Security is not processed.
+    pub xua: Option<crate::xua::Trust>,
 }
 
 /// What the connection told us before any request: TLS or not, and the client's identity.

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 
@@ -254,13 +254,24 @@ async fn process(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let (root, http_action, mtom_parts) = read_message(req, payload, state, &content_type).await?;
+    let (root, http_action, mtom_parts, raw) =
+        read_message(req, payload, state, &content_type).await?;
 
-    let mut env = soap::parse_envelope(root, http_action.as_deref()).map_err(|e| {
-        facts.addressing = *e.addressing;
-        Failure::from(e.fault)
-    })?;
+    let understood: &[&str] = if state.xua.is_some() {
+        &[crate::xua::WSSE_NS]
+    } else {
+        &[]
+    };
+    let mut env =
+        soap::parse_envelope_with(root, http_action.as_deref(), understood).map_err(|e| {
+            facts.addressing = *e.addressing;
+            Failure::from(e.fault)
+        })?;
     facts.addressing = env.addressing.clone();
+    if let Some(trust) = &state.xua {
+        let verified = xua_check(&raw, &env.other_headers, trust)?;
+        req.extensions_mut().insert(verified);
+    }
     match &mtom_parts {
         Some(parts) => {
             envelope::resolve_xop(&mut env.body, parts)?;
@@ -396,6 +407,47 @@ async fn process(
     }
 }
 
+/// The XUA assertions of this request, verified (`xua_trusted_certs` set): every
+/// `wsse:Security` block's SAML assertion must verify, or the request is refused with a
+/// WS-Security fault that is audited as a security alert.
+fn xua_check(
+    raw: &[u8],
+    headers: &[xml::Element],
+    trust: &crate::xua::Trust,
+) -> Result<XuaVerified, Failure> {
+    let mut verified = XuaVerified::default();
+    let text = std::str::from_utf8(raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw))
+        .map_err(|_| Fault::sender(Subcode::wsse("InvalidSecurity"), "the message is not UTF-8"))?;
+    for h in headers
+        .iter()
+        .filter(|h| h.is(crate::xua::WSSE_NS, "Security"))
+    {
+        let Some(a) = crate::xua::assertion_of(h) else {
+            continue;
+        };
+        match crate::xua::verify(text, a, trust, chrono::Utc::now()) {
+            Ok(v) => verified.0.push(v),
+            Err(e) => {
+                let (local, reason) = match e {
+                    crate::xua::XuaError::Invalid(r) => ("InvalidSecurity", r),
+                    crate::xua::XuaError::FailedCheck(r) => ("FailedCheck", r),
+                };
+                let mut fault = Fault::sender(
+                    Subcode::wsse(local),
+                    format!("XUA assertion refused: {reason}"),
+                );
+                fault.security = true;
+                return Err(Failure::from(fault));
+            }
+        }
+    }
+    Ok(verified)
+}
+
+/// What [`xua_check`] verified, kept in the request's extensions for [`consent_gate`].
+#[derive(Debug, Clone, Default)]
+struct XuaVerified(Vec<crate::xua::Verified>);
+
 /// The patient-consent gate of this request: the client certificate's node identity and the
 /// XUA / break-the-glass header blocks (issue 6).
 fn consent_gate(
@@ -405,7 +457,13 @@ fn consent_gate(
 ) -> crate::consent::Gate {
     let conn = req.conn_data::<ConnInfo>();
     let identity = conn.and_then(|c| c.identity.as_ref());
-    let requester = crate::consent::Requester::from_node(identity).with_headers(headers);
+    let verified = req
+        .extensions()
+        .get::<XuaVerified>()
+        .and_then(|v| v.0.first().map(|v| v.signer.clone()));
+    let requester = crate::consent::Requester::from_node(identity)
+        .with_headers(headers)
+        .with_xua_signer(verified);
     state.consent.gate(requester)
 }
 
@@ -421,12 +479,16 @@ fn too_large(limit: u64, seen: u64) -> Failure {
 
 /// Reads the body (as it streams in, within limits) and returns the root XML element, the
 /// Content-Type action parameter, and the MIME parts when it was MTOM.
+/// A request read: the SOAP envelope's root element, the HTTP `action` parameter, the MTOM parts,
+/// and the envelope's bytes as sent (what XUA signatures are checked against).
+type Message = (xml::Element, Option<String>, Option<mtom::Multipart>, Bytes);
+
 async fn read_message(
     req: &HttpRequest,
     mut payload: web::Payload,
     state: &AppState,
     content_type: &str,
-) -> Result<(xml::Element, Option<String>, Option<mtom::Multipart>), Failure> {
+) -> Result<Message, Failure> {
     let limit = state.config.max_body_bytes;
     if let Some(declared) = req
         .headers()
@@ -473,7 +535,8 @@ async fn read_message(
                 .and_then(|t| param(t, "action"))
         });
         let root = xml::parse(&parts.root.body, &xml_limits).map_err(xml_fault)?;
-        return Ok((root, action, Some(parts)));
+        let raw = parts.root.body.clone();
+        return Ok((root, action, Some(parts), raw));
     }
     if media != "application/soap+xml" && media != "text/xml" {
         return Err(Failure {
@@ -495,7 +558,7 @@ async fn read_message(
         body.extend_from_slice(&chunk);
     }
     let root = xml::parse(&body, &xml_limits).map_err(xml_fault)?;
-    Ok((root, param(content_type, "action"), None))
+    Ok((root, param(content_type, "action"), None, body.freeze()))
 }
 
 /// A parameter of a MIME header value (`name=value` or `name="value"`).

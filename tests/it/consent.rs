@@ -135,15 +135,25 @@ impl Node {
         glass: Glass,
         body: &str,
     ) -> reqwest::blocking::Response {
-        let resp = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("content-type", SOAP_CT)
-            .body(soap(action, header_blocks(glass), body))
-            .send()
-            .unwrap();
+        let resp = self.post_headers(path, action, header_blocks(glass), body);
         assert_eq!(resp.status().as_u16(), 200, "{}", self.org);
         resp
+    }
+
+    /// A SOAP request with these header blocks, whatever the answer's status.
+    fn post_headers(
+        &self,
+        path: &str,
+        action: &str,
+        headers: &str,
+        body: &str,
+    ) -> reqwest::blocking::Response {
+        self.client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", SOAP_CT)
+            .body(soap(action, headers, body))
+            .send()
+            .unwrap()
     }
 
     /// ITI-41; returns (status, response text).
@@ -178,24 +188,7 @@ impl Node {
         params: &[(&str, &[&str])],
         glass: Glass,
     ) -> Answer {
-        let request = ebxml::AdhocQueryRequest {
-            response_option: ebxml::ResponseOption {
-                return_type: ebxml::ReturnType::parse(return_type),
-                return_composed_objects: Some(true),
-            },
-            adhoc_query: ebxml::AdhocQuery {
-                object: ebxml::RegistryObject {
-                    slots: params
-                        .iter()
-                        .map(|(n, vals)| ebxml::Slot::new(*n, vals.iter().copied()))
-                        .collect(),
-                    ..ebxml::RegistryObject::new(id)
-                },
-                query_expression: None,
-            },
-            ..ebxml::AdhocQueryRequest::default()
-        };
-        let body = request.to_xml(ebxml::EncodeOptions::INLINE).xml;
+        let body = query_body(id, return_type, params);
         decode_answer(
             self.post("/xds/registry", ITI18, glass, &body)
                 .text()
@@ -302,6 +295,28 @@ impl Answer {
         }
         out
     }
+}
+
+/// An ITI-18 AdhocQueryRequest.
+fn query_body(id: &str, return_type: &str, params: &[(&str, &[&str])]) -> String {
+    let request = ebxml::AdhocQueryRequest {
+        response_option: ebxml::ResponseOption {
+            return_type: ebxml::ReturnType::parse(return_type),
+            return_composed_objects: Some(true),
+        },
+        adhoc_query: ebxml::AdhocQuery {
+            object: ebxml::RegistryObject {
+                slots: params
+                    .iter()
+                    .map(|(n, vals)| ebxml::Slot::new(*n, vals.iter().copied()))
+                    .collect(),
+                ..ebxml::RegistryObject::new(id)
+            },
+            query_expression: None,
+        },
+        ..ebxml::AdhocQueryRequest::default()
+    };
+    request.to_xml(ebxml::EncodeOptions::INLINE).xml
 }
 
 fn decode_answer(text: String) -> Answer {
@@ -1833,4 +1848,109 @@ fn pdq_leaves_out_persons_whose_consent_denies_when_configured() {
         patients.contains(&cx(&exts[1])) && patients.contains(&cx(&exts[2])),
         "{denied:?}"
     );
+}
+
+/// XUA with `xua_trusted_certs`: a SAML assertion signed by the trusted identity provider
+/// (Python signxml, nobody's code here) in a mustUnderstand `wsse:Security` header is accepted
+/// and its purpose of use EMERGENCY opens the glass; the same assertion changed after signing,
+/// one signed by an unknown key and an expired one are refused with WS-Security faults that are
+/// security alerts, and show nothing.
+#[test]
+fn xua_assertions_are_verified_against_the_trusted_identity_provider() {
+    let keys = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let script = format!("{}/tests/xua/sign_assertion.py", env!("CARGO_MANIFEST_DIR"));
+    let py = |args: &[&str]| -> String {
+        let out = std::process::Command::new("python3")
+            .arg(&script)
+            .args(args)
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let dir = keys.path().to_str().unwrap();
+    let other_dir = other.path().to_str().unwrap();
+    py(&["keygen", dir]);
+    py(&["keygen", other_dir]);
+    let server = Server::start_with(ServerOptions {
+        https: true,
+        extra_args: vec!["--affinity-domain".into(), domain_dir("consent-opt-in")],
+        env: vec![("HIEHUB_XUA_TRUSTED_CERTS".into(), format!("{dir}/idp.pem"))],
+        ..ServerOptions::default()
+    });
+    let a = node(&server, "Hospital A");
+    let er = node(&server, "Emergency Clinic");
+    let p = patient(&server);
+    let d = doc("RAD", "R");
+    a.provide_ok(&submission(&p, std::slice::from_ref(&d)));
+    give_consent(&a, &p, &consent(&[OPT_OUT]));
+
+    let security = |assertion: &str| {
+        format!(
+            "<wsse:Security xmlns:wsse=\"http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd\" s:mustUnderstand=\"true\">{assertion}</wsse:Security>"
+        )
+    };
+    let find = quoted(&p);
+    let body = query_body(
+        FIND_DOCUMENTS,
+        "LeafClass",
+        &[
+            ("$XDSDocumentEntryPatientId", &[&find]),
+            ("$XDSDocumentEntryStatus", &[APPROVED]),
+        ],
+    );
+    let ask = |assertion: &str| -> (u16, String) {
+        let r = er.post_headers("/xds/registry", ITI18, &security(assertion), &body);
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let later = "2031-01-01T00:00:00Z";
+
+    // Signed by the trusted IdP: understood, verified, the emergency policy applies.
+    let good = py(&["sign", dir, "dr.er", "EMERGENCY", later]);
+    let (status, text) = ask(&good);
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains(&d.unique_id), "{text}");
+    let alerts = audit_of_n(&server, "110127", 1);
+    assert!(alerts[0].patient_ids.contains(&p), "{alerts:?}");
+
+    // The same assertion with its purpose of use changed after signing.
+    let tampered = good.replace("code=\"EMERGENCY\"", "code=\"ETREAT\"");
+    assert_ne!(tampered, good);
+    let refused = |assertion: &str, why: &str, subcode: &str| {
+        let (status, text) = ask(assertion);
+        assert!(status >= 400, "{status}: {text}");
+        assert!(text.contains(subcode), "{text}");
+        assert!(text.contains(why), "{text}");
+        assert!(!text.contains(&d.unique_id), "{text}");
+    };
+    refused(&tampered, "digest does not match", "FailedCheck");
+    // Signed by a key the server does not trust.
+    let stranger = py(&["sign", other_dir, "dr.er", "EMERGENCY", later]);
+    refused(&stranger, "not a trusted identity provider", "FailedCheck");
+    // Expired.
+    let expired = py(&["sign", dir, "dr.er", "EMERGENCY", "2020-01-01T00:00:00Z"]);
+    refused(&expired, "expired", "FailedCheck");
+    // Not signed at all (the unit tests' unsigned assertion).
+    refused(
+        header_blocks(Glass::XuaEmergency)
+            .trim_start_matches(|c| c != '>')
+            .trim_start_matches('>')
+            .trim_end_matches("</wsse:Security>"),
+        "not signed",
+        "FailedCheck",
+    );
+    // Each refusal is a security alert in the ledger; only the first request opened the glass.
+    let rejected = audit_of_n(&server, "RejectedMessage", 4);
+    assert!(
+        rejected
+            .iter()
+            .all(|e| e.event_id.as_deref() == Some("110113")),
+        "{rejected:?}"
+    );
+    assert_eq!(audit_of(&server, "110127").len(), 1);
 }
