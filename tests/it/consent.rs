@@ -1297,6 +1297,9 @@ fn case() -> impl Strategy<Value = Case> {
     prop::collection::vec((docs, consents), 1..3).prop_map(|patients| Case { patients })
 }
 
+/// Generated patients, documents, consents (policies, start dates) and two requesters, in an
+/// opt-in and an opt-out domain: every ITI-18 result, ITI-43 document and viewer image that
+/// leaves is one the engine permits to that requester, and every one it permits leaves.
 #[test]
 fn property_no_document_leaves_for_a_denied_requester() {
     for domain in ["consent-opt-in", "consent-opt-out"] {
@@ -1326,6 +1329,8 @@ fn property_no_document_leaves_for_a_denied_requester() {
                         })
                         .collect();
                     a.provide_ok(&submission(&p, &docs));
+                    // The patient's images (STOW-RS is an entry: no consent decision).
+                    let study = stow_phantom(&server, &a, &p);
                     let mut consent_ids = Vec::new();
                     for (idx, days_ago) in consents {
                         let mut chosen: Vec<&str> = idx.iter().map(|i| POLICIES[*i]).collect();
@@ -1392,6 +1397,19 @@ fn property_no_document_leaves_for_a_denied_requester() {
                         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
                         let (got, _) = n.retrieve(&refs, Glass::No);
                         prop_assert_eq!(&got, &allowed, "{} ITI-43", n.org);
+                        // A viewer image (the study's thumbnail, a rendered frame) leaves
+                        // exactly when the patient-level decision permits.
+                        let patient_level = hiehub::consent::engine::decide(
+                            &policies, &requester, &records, None, at,
+                        );
+                        let image = get_status(n, &format!("/dicomweb/studies/{study}/thumbnail"));
+                        prop_assert_eq!(
+                            image,
+                            if patient_level.permit { 200 } else { 403 },
+                            "{} viewer image, decision {:?}",
+                            n.org,
+                            patient_level
+                        );
                     }
                 }
                 Ok(())
