@@ -50,6 +50,11 @@ if ((${#missing[@]})); then
 fi
 
 if ((test_mode)); then
+  if ! python3 -c 'import hl7.client' 2>/dev/null; then
+    echo "setup: installing the Python HL7 v2 library hl7 (MLLP interop tests)" >&2
+    python3 -m pip install --quiet --disable-pip-version-check hl7 \
+      || { echo "setup: could not install hl7: run 'python3 -m pip install hl7'" >&2; exit 1; }
+  fi
   if ! python3 -c 'import signxml' 2>/dev/null; then
     echo "setup: installing the Python XML-DSig library signxml (XUA interop tests)" >&2
     python3 -m pip install --quiet --disable-pip-version-check signxml \

@@ -60,6 +60,8 @@ pub struct Config {
     pub consent_pdq_filter: bool,
     /// XUA: PEM file of trusted identity-provider certificates; empty: WS-Security not processed.
     pub xua_trusted_certs: String,
+    /// HL7 v2 MLLP listener (ITI-8, ITI-9); empty: off.
+    pub mllp_addr: String,
     pub dicom_addr: String,
     pub dicom_ae_title: String,
     pub max_stow_bytes: u64,
@@ -125,6 +127,7 @@ impl Default for Config {
             consent_cache_patients: 100_000,
             consent_pdq_filter: false,
             xua_trusted_certs: String::new(),
+            mllp_addr: String::new(),
             dicom_addr: String::new(),
             dicom_ae_title: "HIEHUB".into(),
             max_stow_bytes: 4 * 1024 * 1024 * 1024,
@@ -284,6 +287,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "xua_trusted_certs",
         "XUA (ITI-40): PEM file of the identity providers' signing certificates (or their CAs). Set: wsse:Security is processed, every SAML assertion must carry a valid enveloped XML signature by one of them and be inside its validity window, else the request gets a wsse:FailedCheck / wsse:InvalidSecurity fault and a security alert. Empty: wsse:Security is not processed (mustUnderstand gets a MustUnderstand fault; otherwise its attributes are read as unverified claims).",
+    ),
+    (
+        "mllp_addr",
+        "HL7 v2.5 over MLLP (ITI-8 ADT^A01/A04/A05/A08/A40 feeds, ITI-9 QBP^Q23 PIX queries), e.g. 0.0.0.0:2575. Empty: off.",
     ),
     (
         "dicom_addr",

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod dicomweb;
 pub mod dimse;
 pub mod ebxml;
+pub mod hl7v2;
 pub mod hl7v3;
 pub mod imaging;
 pub mod ledger;

@@ -203,6 +203,18 @@ fn run(
                 config.dicom_ae_title
             );
         }
+        if !config.mllp_addr.is_empty() {
+            let addr: std::net::SocketAddr = config.mllp_addr.parse()?;
+            let ctx = crate::mpi::Context {
+                db: state.db.clone(),
+                domain: state.domain.clone(),
+                settings: std::sync::Arc::new(crate::mpi::Settings::from_config(config)),
+                consent: None,
+            };
+            let bound =
+                crate::mpi::v2::serve(addr, std::sync::Arc::new(ctx), sink.clone()).await?;
+            println!("hiehub listening on mllp://{bound}");
+        }
         crate::metrics::spawn_upkeep(crate::metrics::handle(), std::time::Duration::from_secs(5));
         crate::mpi::iti46::spawn(
             state.db.clone(),

@@ -29,7 +29,7 @@ pub const UNKNOWN_KEY: &str = "204";
 
 /// Why a feed was not applied.
 #[derive(Debug)]
-enum FeedError {
+pub(crate) enum FeedError {
     Refused(AckDetail),
     Store(StoreError),
 }
@@ -144,34 +144,25 @@ pub async fn handle(ctx: &Context, body: &Element, interaction: &'static str) ->
         return refuse(ctx, &header, details, &ids);
     }
 
-    let settings = ctx.settings.clone();
-    let source = header.sender_device.clone();
-    let feed = msg.feed.clone();
-    let result = ctx
-        .db
-        .run(move |conn| {
-            Ok(conn.transaction::<_, FeedError, _>(|conn| {
-                let applied = apply(conn, &feed, &settings, source.as_deref(), interaction)?;
-                for person in &applied.changed_persons {
-                    iti46::enqueue(conn, &settings, *person)?;
-                }
-                Ok(applied)
-            }))
-        })
-        .await;
+    let result = store_feed(
+        ctx,
+        msg.feed.clone(),
+        header.sender_device.clone(),
+        interaction,
+    )
+    .await;
     match result {
-        Ok(Ok(applied)) => Answer {
+        Ok(touched) => Answer {
             body_xml: ack(ctx, &header, AckCode::Aa, &[]),
             outcome: Outcome::Success,
             description: None,
-            participant_objects: applied
-                .touched
+            participant_objects: touched
                 .iter()
                 .map(|i| ParticipantObject::patient(i.cx()))
                 .collect(),
         },
-        Ok(Err(FeedError::Refused(d))) => refuse(ctx, &header, vec![d], &ids),
-        Ok(Err(FeedError::Store(e))) | Err(e) => {
+        Err(FeedError::Refused(d)) => refuse(ctx, &header, vec![d], &ids),
+        Err(FeedError::Store(e)) => {
             tracing::error!(error = %e, "ITI-44 feed not stored");
             let d = AckDetail {
                 code: None,
@@ -188,6 +179,35 @@ pub async fn handle(ctx: &Context, body: &Element, interaction: &'static str) ->
                     .collect(),
             }
         }
+    }
+}
+
+/// Applies `feed` (its authorities already checked) in one transaction with the ITI-46
+/// notifications it causes; returns every identifier it named. Shared by ITI-44 (HL7v3) and
+/// ITI-8 (HL7v2).
+pub(crate) async fn store_feed(
+    ctx: &Context,
+    feed: Feed,
+    source: Option<String>,
+    interaction: &'static str,
+) -> Result<Vec<PatientIdentifier>, FeedError> {
+    let settings = ctx.settings.clone();
+    let result = ctx
+        .db
+        .run(move |conn| {
+            Ok(conn.transaction::<_, FeedError, _>(|conn| {
+                let applied = apply(conn, &feed, &settings, source.as_deref(), interaction)?;
+                for person in &applied.changed_persons {
+                    iti46::enqueue(conn, &settings, *person)?;
+                }
+                Ok(applied)
+            }))
+        })
+        .await;
+    match result {
+        Ok(Ok(applied)) => Ok(applied.touched),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(FeedError::Store(e)),
     }
 }
 

@@ -50,6 +50,64 @@ pub(crate) fn domain_known(
     store::domain_known(conn, root)
 }
 
+/// What a PIX query finds (shared by ITI-45 and ITI-9).
+pub(crate) enum PixLookup {
+    /// The queried id's domain is not known.
+    UnknownPatientDomain,
+    /// Data source `i` is not a known domain.
+    UnknownSource(usize),
+    NotFound,
+    /// The person's other ids (restricted to the data sources when given), and demographics.
+    Found(Vec<PatientIdentifier>, Box<super::Demographics>),
+}
+
+/// The cross-references of `lookup`: every other id of its person (ITI TF-2a §3.9, §3.45).
+pub(crate) fn pix_lookup(
+    conn: &mut diesel::PgConnection,
+    lookup: &PatientIdentifier,
+    enterprise_root: &str,
+    declared_patient: bool,
+    sources: &[(String, bool)],
+) -> Result<PixLookup, StoreError> {
+    // The id first: when it is known, so is its domain (one query on the common path).
+    // A merged-away record already belongs to its survivor's person.
+    let person = if lookup.root == enterprise_root {
+        store::person_by_enterprise_id(conn, &lookup.extension)?
+    } else {
+        store::find_record_plain(conn, lookup)?.map(|r| r.person_id)
+    };
+    if person.is_none() && !domain_known(conn, enterprise_root, declared_patient, &lookup.root)? {
+        return Ok(PixLookup::UnknownPatientDomain);
+    }
+    for (i, (root, declared)) in sources.iter().enumerate() {
+        if !domain_known(conn, enterprise_root, *declared, root)? {
+            return Ok(PixLookup::UnknownSource(i));
+        }
+    }
+    let Some(person) = person else {
+        return Ok(PixLookup::NotFound);
+    };
+    let records = store::person_records(conn, person)?;
+    let mut ids: Vec<PatientIdentifier> = records.iter().map(|r| r.identifier()).collect();
+    if let Some(e) = store::enterprise_id(conn, person)? {
+        ids.push(PatientIdentifier::new(enterprise_root.to_owned(), e));
+    }
+    ids.retain(|i| i != lookup);
+    if !sources.is_empty() {
+        ids.retain(|i| sources.iter().any(|(r, _)| *r == i.root));
+    }
+    if ids.is_empty() {
+        return Ok(PixLookup::NotFound);
+    }
+    let demographics = records
+        .iter()
+        .find(|r| r.identifier() == *lookup)
+        .or(records.first())
+        .map(|r| r.demographics())
+        .unwrap_or_default();
+    Ok(PixLookup::Found(ids, Box::new(demographics)))
+}
+
 pub async fn handle(ctx: &Context, body: &Element) -> Answer {
     let device = ctx.settings.device.clone();
     let q = match decode::pix_query(body) {
@@ -88,66 +146,42 @@ pub async fn handle(ctx: &Context, body: &Element) -> Answer {
         .map(|r| (r.clone(), ctx.names_authority(r)))
         .collect();
     let lookup = patient.clone();
+    let data_sources = sources.clone();
     let result = ctx
         .db
         .run(move |conn| {
-            // The id first: when it is known, so is its domain (one query on the common path).
-            // A merged-away record already belongs to its survivor's person.
-            let person = if lookup.root == enterprise_root {
-                store::person_by_enterprise_id(conn, &lookup.extension)?
-            } else {
-                store::find_record_plain(conn, &lookup)?.map(|r| r.person_id)
-            };
-            if person.is_none()
-                && !domain_known(conn, &enterprise_root, declared_patient, &lookup.root)?
-            {
-                return Ok(Outcome45::UnknownDomain(AckDetail {
-                    code: Some(super::iti44::UNKNOWN_KEY.into()),
-                    text: format!(
-                        "the patient identifier domain {} is not known to the PIX Manager",
-                        lookup.root
-                    ),
-                    location: Some(format!("{PARAMS}/patientIdentifier/value/@root")),
-                }));
-            }
-            for (i, (root, declared)) in sources.iter().enumerate() {
-                if !domain_known(conn, &enterprise_root, *declared, root)? {
-                    return Ok(Outcome45::UnknownDomain(AckDetail {
-                        code: Some(super::iti44::UNKNOWN_KEY.into()),
-                        text: format!(
-                            "the data source domain {root} is not known to the PIX Manager"
-                        ),
-                        location: Some(format!("{PARAMS}/dataSource[{}]/value/@root", i + 1)),
-                    }));
-                }
-            }
-            let Some(person) = person else {
-                return Ok(Outcome45::NotFound);
-            };
-            let records = store::person_records(conn, person)?;
-            let mut ids: Vec<PatientIdentifier> = records.iter().map(|r| r.identifier()).collect();
-            if let Some(e) = store::enterprise_id(conn, person)? {
-                ids.push(PatientIdentifier::new(enterprise_root.clone(), e));
-            }
-            ids.retain(|i| *i != lookup);
-            if !sources.is_empty() {
-                ids.retain(|i| sources.iter().any(|(r, _)| *r == i.root));
-            }
-            if ids.is_empty() {
-                return Ok(Outcome45::NotFound);
-            }
-            let demographics = records
-                .iter()
-                .find(|r| r.identifier() == lookup)
-                .or(records.first())
-                .map(|r| r.demographics())
-                .unwrap_or_default();
-            Ok(Outcome45::Found(PixPatient {
+            pix_lookup(
+                conn,
+                &lookup,
+                &enterprise_root,
+                declared_patient,
+                &data_sources,
+            )
+        })
+        .await
+        .map(|r| match r {
+            PixLookup::UnknownPatientDomain => Outcome45::UnknownDomain(AckDetail {
+                code: Some(super::iti44::UNKNOWN_KEY.into()),
+                text: format!(
+                    "the patient identifier domain {} is not known to the PIX Manager",
+                    patient.root
+                ),
+                location: Some(format!("{PARAMS}/patientIdentifier/value/@root")),
+            }),
+            PixLookup::UnknownSource(i) => Outcome45::UnknownDomain(AckDetail {
+                code: Some(super::iti44::UNKNOWN_KEY.into()),
+                text: format!(
+                    "the data source domain {} is not known to the PIX Manager",
+                    sources[i].0
+                ),
+                location: Some(format!("{PARAMS}/dataSource[{}]/value/@root", i + 1)),
+            }),
+            PixLookup::NotFound => Outcome45::NotFound,
+            PixLookup::Found(ids, demographics) => Outcome45::Found(PixPatient {
                 ids: ids.iter().map(wire::ii).collect(),
                 person: wire::person(&demographics),
-            }))
-        })
-        .await;
+            }),
+        });
     let mut objects = vec![query_object(&q), ParticipantObject::patient(patient.cx())];
     let (ack, details, code, found, outcome, description) = match result {
         Ok(Outcome45::Found(p)) => {

@@ -24,6 +24,7 @@ pub mod names;
 pub mod national_id;
 pub mod seed;
 pub mod store;
+pub mod v2;
 pub mod wire;
 
 use std::sync::Arc;

@@ -1612,3 +1612,152 @@ fn national_ids_are_sealed_masked_and_link_deterministically() {
         r.details
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// HL7 v2 over MLLP (ITI-8, ITI-9), driven by python-hl7's MLLP client
+// ---------------------------------------------------------------------------------------------
+
+/// One answer as python-hl7 parsed it.
+#[derive(Debug, serde::Deserialize)]
+struct V2Answer {
+    msa: String,
+    control: String,
+    qak: String,
+    err: String,
+    err_text: String,
+    ids: Vec<(String, String)>,
+}
+
+fn mllp_send(addr: &str, messages: &[String]) -> Vec<V2Answer> {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let mut child = std::process::Command::new("python3")
+        .arg(format!("{}/tests/mllp/send.py", env!("CARGO_MANIFEST_DIR")))
+        .args([host, port])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(messages.join("\n\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn msh(kind: &str, control: &str) -> String {
+    format!("MSH|^~\\&|HIS|HOSP_A|HIEHUB|REGION|20261123101500||{kind}|{control}|P|2.5")
+}
+
+fn adt(event: &str, control: &str, pid3: &str, extra: &str) -> String {
+    format!(
+        "{}\nEVN|{event}|20261123101500\nPID|||{pid3}||KWAK^JIHO~곽^지호||19750203|F|||7 Jongno^^Seoul^^03154^KOR||^PRN^PH^^^^^^^^^+82-2-555-0199{extra}",
+        msh(&format!("ADT^{event}^ADT_A01"), control)
+    )
+}
+
+fn qbp(control: &str, tag: &str, qpd3: &str, qpd4: &str) -> String {
+    format!(
+        "{}\nQPD|IHE PIX Query|{tag}|{qpd3}|{qpd4}\nRCP|I",
+        msh("QBP^Q23^QBP_Q21", control)
+    )
+}
+
+/// ITI-8 feeds (A01 with two domains' ids, A08, A40 merge) and ITI-9 queries over MLLP from
+/// python-hl7: cross-references as the v3 side sees them, the merge followed, AE 204 for an
+/// unknown domain or patient, AR for a message that does not parse; every message audited.
+#[test]
+fn hl7v2_mllp_feeds_and_pix_queries_from_python_hl7() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server::start_with(ServerOptions {
+        env: vec![("HIEHUB_MLLP_ADDR".into(), addr.clone())],
+        ..ServerOptions::default()
+    });
+    let tag = uuid::Uuid::new_v4().simple().to_string();
+    let (x, y, z) = (
+        format!("X{}", &tag[..8]),
+        format!("Y{}", &tag[..8]),
+        format!("Z{}", &tag[..8]),
+    );
+    let cx = |id: &str, root: &str| format!("{id}^^^&{root}&ISO");
+    let answers = mllp_send(
+        &addr,
+        &[
+            adt("A01", "M1", &format!("{}~{}", cx(&x, H1), cx(&y, H2)), ""),
+            qbp("M2", "Q1", &cx(&x, H1), &format!("^^^&{H2}&ISO")),
+            adt("A08", "M3", &cx(&x, H1), ""),
+            adt("A04", "M4", &cx(&z, H1), ""),
+            adt("A40", "M5", &cx(&x, H1), &format!("\nMRG|{}", cx(&z, H1))),
+            qbp("M6", "Q2", &cx(&z, H1), &format!("^^^&{H2}&ISO")),
+            qbp("M7", "Q3", &cx("NOBODY", H1), ""),
+            qbp("M8", "Q4", &cx(&x, H1), "^^^&1.2.999.404&ISO"),
+            adt("A01", "M9", &cx(&x, "not-an-oid"), ""),
+            "HELLO|world".into(),
+        ],
+    );
+    assert_eq!(answers.len(), 10, "{answers:?}");
+    let a = &answers;
+    for (i, want) in ["AA", "AA", "AA", "AA", "AA", "AA", "AE", "AE", "AE", "AR"]
+        .iter()
+        .enumerate()
+    {
+        assert_eq!(a[i].msa, *want, "answer {}: {:?}", i + 1, a[i]);
+    }
+    assert_eq!(a[0].control, "M1");
+    // The PIX query finds the other domain's id.
+    assert_eq!(a[1].qak, "OK");
+    assert_eq!(a[1].ids, [(y.clone(), H2.to_owned())]);
+    // After the merge, the merged-away id belongs to the survivor's person.
+    assert_eq!(a[5].qak, "OK", "{:?}", a[5]);
+    assert_eq!(a[5].ids, [(y.clone(), H2.to_owned())]);
+    // Unknown patient, unknown domain, a domain that is no OID, garbage.
+    assert_eq!((a[6].qak.as_str(), a[6].err.as_str()), ("AE", "204"));
+    assert_eq!((a[7].qak.as_str(), a[7].err.as_str()), ("AE", "204"));
+    assert!(a[7].err_text.contains("1.2.999.404"), "{:?}", a[7]);
+    assert_eq!(a[8].err, "204");
+    assert!(a[8].err_text.contains("not-an-oid"), "{:?}", a[8]);
+    assert!(a[9].err_text.contains("MSH"), "{:?}", a[9]);
+
+    // The v3 side sees the same cross-references.
+    let v3 = pix(&server, H1, &x, &[H2]);
+    assert!(v3.has_id(0, H2, &y), "{}", v3.text);
+
+    // Every message is in the audit trail: feeds as ITI-8, queries as ITI-9.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let feeds = audit_of(&server, "ITI-8");
+        let queries = audit_of(&server, "ITI-9");
+        if (feeds.len() == 6 && queries.len() == 4) || Instant::now() > deadline {
+            assert_eq!(
+                (feeds.len(), queries.len()),
+                (6, 4),
+                "{feeds:?} {queries:?}"
+            );
+            assert!(
+                feeds
+                    .iter()
+                    .any(|e| e.patient_ids.contains(&format!("{z}^^^&{H1}&ISO"))),
+                "{feeds:?}"
+            );
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
