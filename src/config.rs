@@ -290,7 +290,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "mllp_addr",
-        "HL7 v2.5 over MLLP (ITI-8 ADT^A01/A04/A05/A08/A40 feeds, ITI-9 QBP^Q23 PIX queries), e.g. 0.0.0.0:2575. Empty: off.",
+        "HL7 v2.5 over MLLP (ITI-8 ADT^A01/A04/A05/A08/A40 feeds, ITI-9 QBP^Q23 PIX and ITI-21 QBP^Q22 PDQ queries), e.g. 0.0.0.0:2575. Empty: off.",
     ),
     (
         "dicom_addr",

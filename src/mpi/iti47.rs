@@ -99,7 +99,7 @@ struct Ranked {
     score: u32,
 }
 
-enum Searched {
+pub(crate) enum Searched {
     Refused(AckDetail),
     Page {
         total: u32,
@@ -343,7 +343,7 @@ fn page_matches(
     Ok(out)
 }
 
-fn search(
+pub(crate) fn search(
     conn: &mut PgConnection,
     q: &PdqQuery,
     ctx_root: &str,

@@ -1,9 +1,10 @@
-//! PIX over HL7 v2.5 and MLLP: ITI-8 Patient Identity Feed (ADT^A01, A04, A05, A08, A40) and
-//! ITI-9 PIX Query (QBP^Q23 → RSP^K23), for hospital systems that do not speak HL7v3. The same
-//! MPI as ITI-44/45 does the work (`iti44::store_feed`, `iti45::pix_lookup`); this module maps
+//! PIX/PDQ over HL7 v2.5 and MLLP: ITI-8 Patient Identity Feed (ADT^A01, A04, A05, A08, A40),
+//! ITI-9 PIX Query (QBP^Q23 → RSP^K23) and ITI-21 PDQ (QBP^Q22 → RSP^K22, no incremental
+//! responses), for hospital systems that do not speak HL7v3. The same MPI as ITI-44/45/47 does
+//! the work (`iti44::store_feed`, `iti45::pix_lookup`, `iti47::search`); this module maps
 //! segments to the domain types and back, and runs the MLLP listener (`mllp_addr`).
 //!
-//! Each message is audited (ITI-8: Patient Record 110110; ITI-9: Query 110112 with the QPD) and
+//! Each message is audited (ITI-8: Patient Record 110110; ITI-9/21: Query 110112 with the QPD) and
 //! the event is durable before the acknowledgement is sent. A message that does not parse gets
 //! an AR acknowledgement with an ERR segment saying why; an unknown domain or patient, AE with
 //! ERR code 204 (Unknown Key Identifier) at the field concerned.
@@ -110,10 +111,10 @@ pub async fn handle(ctx: &Context, text: &str) -> (String, AuditEvent) {
     let mut event = AuditEvent::new(event_id, action, h.outcome, Transport::Internal);
     event.event_type = Some(Code::ihe_transaction(
         h.transaction,
-        if h.transaction == "ITI-9" {
-            "PIX Query"
-        } else {
-            "Patient Identity Feed"
+        match h.transaction {
+            "ITI-9" => "PIX Query",
+            "ITI-21" => "Patient Demographics Query",
+            _ => "Patient Identity Feed",
         },
     ));
     event.outcome_description = h.description;
@@ -126,6 +127,7 @@ async fn dispatch(ctx: &Context, m: &Message) -> Handled {
     match (code.as_str(), trigger.as_str()) {
         ("ADT", "A01" | "A04" | "A05" | "A08" | "A40") => feed(ctx, m, &trigger).await,
         ("QBP", "Q23") => pix_query(ctx, m).await,
+        ("QBP", "Q22") => pdq_query(ctx, m).await,
         _ => {
             let (c, what) = if matches!(code.as_str(), "ADT" | "QBP") {
                 ("201", "trigger event")
@@ -141,7 +143,7 @@ async fn dispatch(ctx: &Context, m: &Message) -> Handled {
                         Some(("MSH", 9)),
                         c,
                         format!(
-                            "{what} {code}^{trigger} is not accepted here: ITI-8 takes ADT^A01/A04/A05/A08/A40, ITI-9 QBP^Q23"
+                            "{what} {code}^{trigger} is not accepted here: ITI-8 takes ADT^A01/A04/A05/A08/A40, ITI-9 QBP^Q23, ITI-21 QBP^Q22"
                         ),
                     )],
                     "ACK",
@@ -156,11 +158,19 @@ async fn dispatch(ctx: &Context, m: &Message) -> Handled {
     }
 }
 
+/// The assigning authority's universal id (CX.4.2) of a CX, "" when absent.
+fn universal_id(cx: &[String]) -> String {
+    cx.get(3)
+        .and_then(|a| a.split('&').nth(1))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
 /// A CX (`id^^^namespace&universalId&ISO`) as an identifier; the universal id (OID) is required.
 fn identifier(cx: &[String]) -> Result<Ii, String> {
     let id = cx.first().map(|s| s.trim()).unwrap_or_default();
-    let authority = cx.get(3).map(String::as_str).unwrap_or_default();
-    let universal = authority.split('&').nth(1).unwrap_or_default().trim();
+    let universal = universal_id(cx);
     if id.is_empty() {
         return Err("the identifier has no ID (component 1)".into());
     }
@@ -387,23 +397,40 @@ async fn feed(ctx: &Context, m: &Message, trigger: &str) -> Handled {
     }
 }
 
-async fn pix_query(ctx: &Context, m: &Message) -> Handled {
-    let control = m.control_id();
+/// The QPD of a query and its audit object (the query as sent); an answer when there is none.
+fn query_start<'m>(
+    ctx: &Context,
+    m: &'m Message,
+    transaction: &str,
+    display: &str,
+) -> Result<(&'m Segment, String, Vec<ParticipantObject>), Box<Handled>> {
     let Some(qpd) = m.segment("QPD") else {
-        return query_error(
+        return Err(Box::new(query_error(
             ctx,
             m,
             Ack::Ar,
             err(Some(("QPD", 0)), "100", "the QPD segment is missing".into()),
             Vec::new(),
-        );
+        )));
     };
     let tag = m.get(qpd, 2, 1);
-    let mut objects = vec![ParticipantObject::query(
-        crate::audit::dicom::CodedValue::ihe_transaction("ITI-9", "PIX Query"),
-        if tag.is_empty() { control } else { tag },
+    let objects = vec![ParticipantObject::query(
+        crate::audit::dicom::CodedValue::ihe_transaction(transaction, display),
+        if tag.is_empty() {
+            m.control_id()
+        } else {
+            tag.clone()
+        },
         m.segment_text(qpd).into_bytes(),
     )];
+    Ok((qpd, tag, objects))
+}
+
+async fn pix_query(ctx: &Context, m: &Message) -> Handled {
+    let (qpd, _, mut objects) = match query_start(ctx, m, "ITI-9", "PIX Query") {
+        Ok(s) => s,
+        Err(h) => return *h,
+    };
     let cx = m.repetitions(qpd, 3).into_iter().next().unwrap_or_default();
     let patient = match identifier(&cx).map(|ii| super::wire::identifier(&ii)) {
         Ok(Some(p)) => p,
@@ -423,12 +450,7 @@ async fn pix_query(ctx: &Context, m: &Message) -> Handled {
     objects.push(ParticipantObject::patient(patient.cx()));
     let mut sources: Vec<(String, bool)> = Vec::new();
     for cx in m.repetitions(qpd, 4) {
-        let universal = cx
-            .get(3)
-            .and_then(|a| a.split('&').nth(1))
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
+        let universal = universal_id(&cx);
         if universal.is_empty() {
             return query_error(
                 ctx,
@@ -545,6 +567,248 @@ async fn pix_query(ctx: &Context, m: &Message) -> Handled {
     }
 }
 
+/// ITI-21: QBP^Q22 → RSP^K22. QPD-3 holds `@PID.n.m^value` pairs (name, birth date, sex,
+/// address, phone, identifier), QPD-8 the domains whose ids the answer carries. Matching and
+/// ranking are ITI-47's (`iti47::search`); every match is answered (no incremental response).
+async fn pdq_query(ctx: &Context, m: &Message) -> Handled {
+    let (qpd, tag, objects) = match query_start(ctx, m, "ITI-21", "Patient Demographics Query") {
+        Ok(s) => s,
+        Err(h) => return *h,
+    };
+    let mut q = crate::hl7v3::PdqQuery {
+        header: crate::hl7v3::Header::default(),
+        query_id: Ii::new(
+            "urn:hiehub:hl7v2:pdq",
+            uuid::Uuid::new_v4().simple().to_string(),
+        ),
+        initial_quantity: None,
+        minimum_degree_match: None,
+        name: None,
+        gender: None,
+        birth_time: None,
+        address: None,
+        telecom: None,
+        ids: Vec::new(),
+        scoping_organizations: Vec::new(),
+        query_xml: m.segment_text(qpd),
+    };
+    let (mut family, mut given) = (None, None);
+    let (mut id, mut id_root) = (None, None);
+    let mut address = Address::default();
+    for pair in m.repetitions(qpd, 3) {
+        let field = pair
+            .first()
+            .map(|f| f.trim())
+            .unwrap_or_default()
+            .to_owned();
+        let value = pair.get(1).map(|v| v.trim()).unwrap_or_default().to_owned();
+        if value.is_empty() {
+            continue;
+        }
+        match field.trim_start_matches('@') {
+            "PID.5.1" | "PID.5.1.1" => family = Some(value),
+            "PID.5.2" => given = Some(value),
+            "PID.7" | "PID.7.1" => q.birth_time = Some(value),
+            "PID.8" => q.gender = Some(value),
+            "PID.11.1" | "PID.11.1.1" => address.street.push(value),
+            "PID.11.3" => address.city = Some(value),
+            "PID.11.4" => address.state = Some(value),
+            "PID.11.5" => address.postal_code = Some(value),
+            "PID.11.6" => address.country = Some(value),
+            "PID.13.1" | "PID.13.12" => q.telecom = Some(format!("tel:{value}")),
+            "PID.3.1" => id = Some(value),
+            "PID.3.4.2" => id_root = Some(value),
+            other => {
+                return query_error(
+                    ctx,
+                    m,
+                    Ack::Ae,
+                    err(
+                        Some(("QPD", 3)),
+                        "102",
+                        format!("QPD-3: the query parameter {other} is not supported"),
+                    ),
+                    objects,
+                );
+            }
+        }
+    }
+    if family.is_some() || given.is_some() {
+        q.name = Some(Name {
+            family: family.into_iter().collect(),
+            given: given.into_iter().collect(),
+            use_code: None,
+        });
+    }
+    if !address.is_empty() {
+        q.address = Some(address);
+    }
+    if let Some(ext) = id {
+        let Some(root) = id_root else {
+            return query_error(
+                ctx,
+                m,
+                Ack::Ae,
+                err(
+                    Some(("QPD", 3)),
+                    "101",
+                    "QPD-3: @PID.3.1 needs @PID.3.4.2 (the identifier's domain OID)".into(),
+                ),
+                objects,
+            );
+        };
+        q.ids.push(Ii::new(root, ext));
+    }
+    for cx in m.repetitions(qpd, 8) {
+        let universal = universal_id(&cx);
+        if !universal.is_empty() {
+            q.scoping_organizations.push(universal);
+        }
+    }
+    let root = ctx.settings.enterprise_root.clone();
+    let declared: Vec<(String, bool)> = q
+        .scoping_organizations
+        .iter()
+        .map(|r| (r.clone(), ctx.names_authority(r)))
+        .collect();
+    let settings = ctx.settings.clone();
+    let result = ctx
+        .db
+        .run(move |conn| super::iti47::search(conn, &q, &root, &declared, &settings, None))
+        .await;
+    use super::iti47::Searched;
+    match result {
+        Ok(Searched::Page { matches, .. }) => {
+            let mut b = header(ctx, Some(m), ("RSP", "K22", "RSP_K21"))
+                .segment("MSA", vec![one("AA"), one(m.control_id())])
+                .segment(
+                    "QAK",
+                    vec![
+                        one(tag),
+                        one(if matches.is_empty() { "NF" } else { "OK" }),
+                        vec![],
+                        one(matches.len().to_string()),
+                        one(matches.len().to_string()),
+                        one("0"),
+                    ],
+                )
+                .segment("QPD", echo(m, qpd, 8));
+            let mut objects = objects;
+            for (i, pm) in matches.iter().enumerate() {
+                b = b
+                    .segment("PID", pid_fields(i + 1, pm))
+                    .segment("QRI", vec![one(pm.score.to_string())]);
+                objects.extend(
+                    pm.ids
+                        .iter()
+                        .filter_map(super::wire::identifier)
+                        .map(|p| ParticipantObject::patient(p.cx())),
+                );
+            }
+            Handled {
+                answer: b.build(),
+                transaction: "ITI-21",
+                outcome: Outcome::Success,
+                description: None,
+                objects,
+                change: false,
+            }
+        }
+        Ok(Searched::Refused(d)) => {
+            let mut h = query_error(
+                ctx,
+                m,
+                Ack::Ae,
+                err(Some(("QPD", 8)), "204", d.text),
+                objects,
+            );
+            h.transaction = "ITI-21";
+            h
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ITI-21 query failed");
+            let mut h = query_error(
+                ctx,
+                m,
+                Ack::Ar,
+                err(
+                    None,
+                    "207",
+                    "an internal error occurred; try again later".into(),
+                ),
+                objects,
+            );
+            h.outcome = Outcome::MajorFailure;
+            h
+        }
+    }
+}
+
+/// QPD fields 1..=`n` of `m`, to echo in an answer (sub-components kept).
+fn echo(m: &Message, qpd: &Segment, n: usize) -> Vec<Field> {
+    (1..=n)
+        .map(|i| {
+            m.repetitions(qpd, i)
+                .into_iter()
+                .map(|rep| rep.iter().map(|c| subs(c.split('&'))).collect())
+                .collect()
+        })
+        .collect()
+}
+
+/// A PDQ match as a PID segment: set id, ids (PID-3), names (PID-5), birth (7), sex (8),
+/// addresses (11), phones (13).
+fn pid_fields(set_id: usize, pm: &crate::hl7v3::encode::PdqMatch) -> Vec<Field> {
+    let ids: Field = pm
+        .ids
+        .iter()
+        .map(|i| {
+            vec![
+                i.extension.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+                subs(["", i.root.as_str(), "ISO"]),
+            ]
+        })
+        .collect();
+    let names: Field = pm
+        .person
+        .names
+        .iter()
+        .map(|n| vec![n.family_text(), n.given_text()])
+        .collect();
+    let addresses: Field = pm
+        .person
+        .addresses
+        .iter()
+        .map(|a| {
+            vec![
+                a.street.first().cloned().unwrap_or_default(),
+                a.street.get(1).cloned().unwrap_or_default(),
+                a.city.clone().unwrap_or_default(),
+                a.state.clone().unwrap_or_default(),
+                a.postal_code.clone().unwrap_or_default(),
+                a.country.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let phones: Field = pm
+        .person
+        .telecoms
+        .iter()
+        .map(|t| vec![t.trim_start_matches("tel:").to_owned()])
+        .collect();
+    let mut f: Vec<Field> = vec![vec![]; 13];
+    f[0] = one(set_id.to_string());
+    f[2] = ids;
+    f[4] = names;
+    f[6] = pm.person.birth_time.clone().map(one).unwrap_or_default();
+    f[7] = pm.person.gender.clone().map(one).unwrap_or_default();
+    f[10] = addresses;
+    f[12] = phones;
+    f
+}
+
 /// A refused query: AE/AR with one ERR, QAK-2 the same code, audited as a serious failure.
 fn query_error(
     ctx: &Context,
@@ -553,7 +817,8 @@ fn query_error(
     e: Error,
     objects: Vec<ParticipantObject>,
 ) -> Handled {
-    query_answer(
+    let (_, trigger, _) = m.message_type();
+    let mut h = query_answer(
         ctx,
         m,
         code,
@@ -562,7 +827,11 @@ fn query_error(
         None,
         objects,
         Outcome::SeriousFailure,
-    )
+    );
+    if trigger == "Q22" {
+        h.transaction = "ITI-21";
+    }
+    h
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -585,17 +854,7 @@ fn query_answer(
     let tag = qpd.map(|q| m.get(q, 2, 1)).unwrap_or_default();
     b = b.segment("QAK", vec![one(tag), one(qak)]);
     if let Some(q) = qpd {
-        // The query, echoed as received (sub-components kept).
-        let mut fields: Vec<Field> = Vec::new();
-        for i in 1..=4 {
-            fields.push(
-                m.repetitions(q, i)
-                    .into_iter()
-                    .map(|rep| rep.iter().map(|c| subs(c.split('&'))).collect())
-                    .collect(),
-            );
-        }
-        b = b.segment("QPD", fields);
+        b = b.segment("QPD", echo(m, q, 4));
     }
     if let Some(ids) = ids {
         let cxs: Field = ids

@@ -1675,9 +1675,17 @@ fn qbp(control: &str, tag: &str, qpd3: &str, qpd4: &str) -> String {
     )
 }
 
-/// ITI-8 feeds (A01 with two domains' ids, A08, A40 merge) and ITI-9 queries over MLLP from
-/// python-hl7: cross-references as the v3 side sees them, the merge followed, AE 204 for an
-/// unknown domain or patient, AR for a message that does not parse; every message audited.
+fn qbp22(control: &str, tag: &str, params: &str, domains: &str) -> String {
+    format!(
+        "{}\nQPD|IHE PDQ Query|{tag}|{params}|||||{domains}\nRCP|I",
+        msh("QBP^Q22^QBP_Q21", control)
+    )
+}
+
+/// ITI-8 feeds (A01 with two domains' ids, A08, A40 merge), ITI-9 and ITI-21 queries over MLLP
+/// from python-hl7: cross-references as the v3 side sees them, the merge followed, demographics
+/// found, AE 204 for an unknown domain or patient, AR for a message that does not parse; every
+/// message audited.
 #[test]
 fn hl7v2_mllp_feeds_and_pix_queries_from_python_hl7() {
     let port = TcpListener::bind("127.0.0.1:0")
@@ -1710,9 +1718,16 @@ fn hl7v2_mllp_feeds_and_pix_queries_from_python_hl7() {
             qbp("M8", "Q4", &cx(&x, H1), "^^^&1.2.999.404&ISO"),
             adt("A01", "M9", &cx(&x, "not-an-oid"), ""),
             "HELLO|world".into(),
+            qbp22(
+                "M11",
+                "P1",
+                "@PID.5.1.1^KWAK~@PID.5.2^JIHO~@PID.7.1^19750203",
+                "",
+            ),
+            qbp22("M12", "P2", "@PID.99^x", ""),
         ],
     );
-    assert_eq!(answers.len(), 10, "{answers:?}");
+    assert_eq!(answers.len(), 12, "{answers:?}");
     let a = &answers;
     for (i, want) in ["AA", "AA", "AA", "AA", "AA", "AA", "AE", "AE", "AE", "AR"]
         .iter()
@@ -1734,6 +1749,29 @@ fn hl7v2_mllp_feeds_and_pix_queries_from_python_hl7() {
     assert_eq!(a[8].err, "204");
     assert!(a[8].err_text.contains("not-an-oid"), "{:?}", a[8]);
     assert!(a[9].err_text.contains("MSH"), "{:?}", a[9]);
+    // PDQ over v2: the person, with its ids in both domains; an unknown parameter refused.
+    assert_eq!(
+        (a[10].msa.as_str(), a[10].qak.as_str()),
+        ("AA", "OK"),
+        "{:?}",
+        a[10]
+    );
+    assert!(
+        a[10].ids.contains(&(x.clone(), H1.to_owned())),
+        "{:?}",
+        a[10]
+    );
+    assert!(
+        a[10].ids.contains(&(y.clone(), H2.to_owned())),
+        "{:?}",
+        a[10]
+    );
+    assert_eq!(
+        (a[11].msa.as_str(), a[11].err.as_str()),
+        ("AE", "102"),
+        "{:?}",
+        a[11]
+    );
 
     // The v3 side sees the same cross-references.
     let v3 = pix(&server, H1, &x, &[H2]);
@@ -1744,10 +1782,11 @@ fn hl7v2_mllp_feeds_and_pix_queries_from_python_hl7() {
     loop {
         let feeds = audit_of(&server, "ITI-8");
         let queries = audit_of(&server, "ITI-9");
-        if (feeds.len() == 6 && queries.len() == 4) || Instant::now() > deadline {
+        let pdq = audit_of(&server, "ITI-21");
+        if (feeds.len() == 6 && queries.len() == 4 && pdq.len() == 2) || Instant::now() > deadline {
             assert_eq!(
-                (feeds.len(), queries.len()),
-                (6, 4),
+                (feeds.len(), queries.len(), pdq.len()),
+                (6, 4, 2),
                 "{feeds:?} {queries:?}"
             );
             assert!(
