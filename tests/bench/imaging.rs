@@ -347,6 +347,54 @@ fn main() {
     println!("| JPEG q90 (`render::encode_jpeg`) | {jpeg_us:.0} |");
     println!("| PNG (`render::encode_png`) | {png_us:.0} |");
 
+    // what one database round trip costs as the request path makes it: `Db::run` (blocking
+    // pool hop, r2d2 checkout — which by default runs a test query — then the query) vs the
+    // same query on a connection held by this thread. A rendered answer makes two (the index
+    // row, the consent decision).
+    {
+        use diesel::RunQueryDsl;
+        let query = format!(
+            "SELECT count(*) FROM imaging_instances WHERE sop_instance_uid = '{}'",
+            series.sop_instance_uids[0]
+        );
+        let n = if full { 2000 } else { 10 };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let pool = hiehub::store::Db::new(&db, 2).expect("pool");
+        let q = query.clone();
+        let via_pool = rt.block_on(async {
+            let t = Instant::now();
+            for _ in 0..n {
+                let q = q.clone();
+                pool.run(move |c| {
+                    diesel::sql_query(q).execute(c)?;
+                    Ok(())
+                })
+                .await
+                .expect("query");
+            }
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        });
+        let mut conn = hiehub::store::connect(&db).expect("connection");
+        let t = Instant::now();
+        for _ in 0..n {
+            diesel::sql_query(query.clone())
+                .execute(&mut conn)
+                .expect("query");
+        }
+        let held = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!();
+        println!("| one index query (mean of {n}) | µs |");
+        println!("|---|---|");
+        println!(
+            "| `Db::run` (blocking pool, r2d2 checkout with its test query, the query) | {via_pool:.0} |"
+        );
+        println!("| the same query on a held connection | {held:.0} |");
+    }
+
     // rendered frame: hiehub (audit window 60 s and 0) vs Orthanc, 3 rounds interleaved
     let path = format!(
         "/dicomweb/studies/{}/series/{}/instances/{}/frames/1/rendered",
@@ -452,7 +500,9 @@ fn main() {
     // a new window per request: nothing comes from the rendered-image cache (the decoded
     // frame does): VOI LUT + encoding every time
     let frame_url = format!("{base}{path}");
-    let varying = |i: usize| format!("{frame_url}?window={},{}", 40 + (i % 100_000), 400);
+    // (the centre moves by 0.001 HU per request: never the same key, the same picture — an
+    // integer step would soon window everything to black, which encodes to almost nothing)
+    let varying = |i: usize| format!("{frame_url}?window={:.3},400", 40.0 + i as f64 * 0.001);
     for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
         let (n, rps, p50, p99, b) = sequential(&client, &varying, accept, seconds);
         println!(
