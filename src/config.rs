@@ -65,6 +65,8 @@ pub struct Config {
     pub dicom_addr: String,
     pub dicom_ae_title: String,
     pub max_stow_bytes: u64,
+    /// Audit coalescing of image reads (`imaging::audit_window`); 0 = one event per read.
+    pub imaging_audit_window_secs: u32,
 }
 
 /// One `[[peers]]` table: a peer hub this hub witnesses and pushes its checkpoints to.
@@ -131,6 +133,7 @@ impl Default for Config {
             dicom_addr: String::new(),
             dicom_ae_title: "HIEHUB".into(),
             max_stow_bytes: 4 * 1024 * 1024 * 1024,
+            imaging_audit_window_secs: 60,
         }
     }
 }
@@ -303,6 +306,10 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "max_stow_bytes",
         "Largest STOW-RS request body accepted (bytes); larger ones get 413.",
+    ),
+    (
+        "imaging_audit_window_secs",
+        "Image reads (WADO-RS frames/rendered/thumbnails, WADO-URI images, viewer pixels): the first successful read of a study by a requester through a transaction writes its audit event durably before answering and opens a window of this many seconds in which further such reads are answered without a new event; a summary event counting them is written when the window ends. Refusals are always audited one by one. 0 = one event per read.",
     ),
 ];
 

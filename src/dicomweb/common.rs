@@ -2,11 +2,14 @@
 //! the audit event committed before the answer.
 
 use actix_web::http::StatusCode;
+use std::time::{Duration, Instant};
+
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::audit::dicom::{CodedValue, ObjectDescription, ParticipantObject, SopClass};
 use crate::audit::{self, AuditEvent, Code, Outcome, Transport};
 use crate::imaging::access::{self, Requester, Subject};
+use crate::imaging::audit_window;
 use crate::imaging::index::InstanceRow;
 use crate::web::{AppState, ConnInfo};
 use crate::xds::repository::BlobStore;
@@ -265,15 +268,13 @@ pub struct AuditSpec {
     pub verdict: Option<(Outcome, String)>,
 }
 
-/// Records the audit event of the exchange, then answers: `result` when the event is durable,
-/// 503 otherwise. A refusal or error is audited with its failure outcome.
-pub async fn finish(
-    state: &web::Data<AppState>,
+/// The audit event of an exchange from its facts and result.
+fn event_of(
     req: &HttpRequest,
     spec: AuditSpec,
-    result: Result<HttpResponse, ApiError>,
-) -> HttpResponse {
-    let (outcome, description) = match &result {
+    result: &Result<HttpResponse, ApiError>,
+) -> AuditEvent {
+    let (outcome, description) = match result {
         Ok(_) => match spec.verdict {
             Some((o, d)) => (o, Some(d)),
             None => (Outcome::Success, None),
@@ -304,15 +305,108 @@ pub async fn finish(
             q.into_bytes(),
         ));
     }
+    event
+}
+
+fn audit_unavailable() -> HttpResponse {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "AuditUnavailable",
+        "the audit trail could not record this access, so it was not completed; try again later",
+    )
+    .response()
+}
+
+/// Records the audit event of the exchange, then answers: `result` when the event is durable,
+/// 503 otherwise. A refusal or error is audited with its failure outcome.
+pub async fn finish(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    spec: AuditSpec,
+    result: Result<HttpResponse, ApiError>,
+) -> HttpResponse {
+    let event = event_of(req, spec, &result);
     if let Err(e) = state.sink.record(event).await {
         tracing::error!(error = %e, "audit event not committed; refusing to answer");
-        return ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "AuditUnavailable",
-            "the audit trail could not record this access, so it was not completed; try again later",
-        )
-        .response();
+        return audit_unavailable();
     }
+    match result {
+        Ok(r) => r,
+        Err(e) => e.response(),
+    }
+}
+
+/// The coalescing keys of an image read: requester × (patient, study) of `rows` × transaction.
+/// The requester is the client-certificate fingerprint, else the peer IP (without the port).
+pub fn read_keys(
+    req: &HttpRequest,
+    transaction: &str,
+    rows: &[InstanceRow],
+) -> Vec<audit_window::Key> {
+    let conn = req.conn_data::<ConnInfo>().cloned();
+    let requester = match conn
+        .as_ref()
+        .and_then(|c| c.identity.as_ref())
+        .and_then(|i| i.fingerprint_bytes())
+    {
+        Some(fp) => format!("cert:{}", hex::encode(fp)),
+        None => match req.peer_addr() {
+            Some(a) => format!("ip:{}", a.ip()),
+            None => return Vec::new(),
+        },
+    };
+    let mut keys: Vec<audit_window::Key> = Vec::new();
+    for r in rows {
+        let k = audit_window::Key {
+            requester: requester.clone(),
+            patient: access::patient_cx(&r.patient_id, &r.issuer_of_patient_id),
+            study: r.study_instance_uid.clone(),
+            transaction: transaction.to_owned(),
+        };
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+    }
+    keys
+}
+
+/// [`finish`] for an image read (frame, rendered image, thumbnail, viewer pixels) of `rows`:
+/// a successful read inside the audit window of the same requester, patient, study and
+/// transaction is answered without a new event (it is counted, and summarised when the window
+/// ends); otherwise the event is made durable first and opens the window. Refusals and errors
+/// are audited one by one. See `imaging::audit_window`.
+pub async fn finish_image_read(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    spec: AuditSpec,
+    rows: &[InstanceRow],
+    result: Result<HttpResponse, ApiError>,
+) -> HttpResponse {
+    let secs = state.config.imaging_audit_window_secs;
+    if secs == 0 || result.is_err() || spec.verdict.is_some() || rows.is_empty() {
+        return finish(state, req, spec, result).await;
+    }
+    let keys = read_keys(req, spec.transaction, rows);
+    let windows = audit_window::global(&state.sink);
+    if windows.cover(&keys, Instant::now()) {
+        metrics::counter!("hiehub_imaging_reads_coalesced_total").increment(1);
+        return match result {
+            Ok(r) => r,
+            Err(e) => e.response(),
+        };
+    }
+    let event = event_of(req, spec, &result);
+    if let Err(e) = state.sink.record(event.clone()).await {
+        tracing::error!(error = %e, "audit event not committed; refusing to answer");
+        return audit_unavailable();
+    }
+    let due = windows.open(
+        &keys,
+        &event,
+        Instant::now(),
+        Duration::from_secs(u64::from(secs)),
+    );
+    audit_window::write_summaries(&state.sink, due);
     match result {
         Ok(r) => r,
         Err(e) => e.response(),

@@ -122,6 +122,7 @@ async fn audited(
     transaction: &'static str,
     rows: &[InstanceRow],
     result: Result<HttpResponse, ApiError>,
+    image_read: bool,
 ) -> HttpResponse {
     let spec = AuditSpec {
         kind: Kind::Retrieve,
@@ -130,14 +131,20 @@ async fn audited(
         query: None,
         verdict: None,
     };
-    common::finish(state, req, spec, result).await
+    if image_read {
+        common::finish_image_read(state, req, spec, rows, result).await
+    } else {
+        common::finish(state, req, spec, result).await
+    }
 }
 
-/// Looks up, authorizes, runs `f`, audits.
+/// Looks up, authorizes, runs `f`, audits (`image_read`: frames, rendered, thumbnails, whose
+/// successful answers use the audit window, `imaging::audit_window`).
 async fn with_rows<F, Fut>(
     req: HttpRequest,
     state: web::Data<AppState>,
     target: Target,
+    image_read: bool,
     f: F,
 ) -> HttpResponse
 where
@@ -146,13 +153,13 @@ where
 {
     let rows = match rows_of(&state, &target).await {
         Ok(r) => r,
-        Err(e) => return audited(&req, &state, "RAD-107", &[], Err(e)).await,
+        Err(e) => return audited(&req, &state, "RAD-107", &[], Err(e), false).await,
     };
     if let Err(e) = common::authorize_rows(&common::requester(&req), &rows).await {
-        return audited(&req, &state, "RAD-107", &rows, Err(e)).await;
+        return audited(&req, &state, "RAD-107", &rows, Err(e), false).await;
     }
     let (touched, result) = f(rows, state.clone(), req.clone()).await;
-    audited(&req, &state, "RAD-107", &touched, result).await
+    audited(&req, &state, "RAD-107", &touched, result, image_read).await
 }
 
 fn multipart(parts: Vec<(String, Bytes)>, type_param: &str) -> HttpResponse {
@@ -174,19 +181,85 @@ fn multipart(parts: Vec<(String, Bytes)>, type_param: &str) -> HttpResponse {
         .streaming(stream)
 }
 
+/// The `transfer-syntax` parameters of the `application/dicom` media ranges of an Accept
+/// header (PS3.18 §8.7.3.5): empty when none names one (then instances go as stored).
+pub fn accepted_transfer_syntaxes(accept: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for range in accept.split(',') {
+        let mut params = range.split(';').map(str::trim);
+        let media = params.next().unwrap_or("").to_ascii_lowercase();
+        let mut ts = None;
+        let mut dicom = media == "application/dicom";
+        for p in params {
+            let Some((k, v)) = p.split_once('=') else {
+                continue;
+            };
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "transfer-syntax" => ts = Some(v.to_owned()),
+                "type" => dicom |= v.eq_ignore_ascii_case("application/dicom"),
+                _ => {}
+            }
+        }
+        if let (true, Some(t)) = (dicom, ts)
+            && !t.is_empty()
+        {
+            out.push(t);
+        }
+    }
+    out
+}
+
 async fn retrieve(req: HttpRequest, state: web::Data<AppState>, target: Target) -> HttpResponse {
-    with_rows(req, state, target, |rows, state, _req| async move {
+    with_rows(req, state, target, false, |rows, state, req| async move {
+        let accept = req
+            .headers()
+            .get(actix_web::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let wanted = accepted_transfer_syntaxes(accept);
+        let any = wanted.is_empty() || wanted.iter().any(|t| t == "*");
         let mut parts = Vec::with_capacity(rows.len());
         for r in &rows {
-            match blob(&state, r).await {
-                Ok(b) => parts.push((
+            let b = match blob(&state, r).await {
+                Ok(b) => b,
+                Err(e) => return (rows, Err(e)),
+            };
+            if any || wanted.contains(&r.transfer_syntax_uid) {
+                parts.push((
                     format!(
                         "application/dicom; transfer-syntax={}",
                         r.transfer_syntax_uid
                     ),
                     b,
-                )),
-                Err(e) => return (rows, Err(e)),
+                ));
+                continue;
+            }
+            let (stored, w) = (r.transfer_syntax_uid.clone(), wanted.clone());
+            let converted = tokio::task::spawn_blocking(move || {
+                let out = crate::xdsi::rad69::in_transfer_syntax(b, &stored, &w)?;
+                let ts = crate::imaging::parse::read_header(&out)
+                    .map(|o| o.meta().transfer_syntax().trim_end_matches('\0').to_owned())
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((out, ts))
+            })
+            .await;
+            match converted {
+                Ok(Ok((out, ts))) => {
+                    parts.push((format!("application/dicom; transfer-syntax={ts}"), out))
+                }
+                Ok(Err(m)) => {
+                    let e = ApiError::new(
+                        StatusCode::NOT_ACCEPTABLE,
+                        "TransferSyntaxNotAvailable",
+                        format!(
+                            "instance {}: {m}; this server transcodes to Explicit or Implicit VR Little Endian only (or send transfer-syntax=* for the stored syntax)",
+                            r.sop_instance_uid
+                        ),
+                    );
+                    return (rows, Err(e));
+                }
+                Err(e) => return (rows, Err(ApiError::internal("transcode task failed", e))),
             }
         }
         (rows, Ok(multipart(parts, "application/dicom")))
@@ -195,7 +268,7 @@ async fn retrieve(req: HttpRequest, state: web::Data<AppState>, target: Target) 
 }
 
 async fn metadata(req: HttpRequest, state: web::Data<AppState>, target: Target) -> HttpResponse {
-    with_rows(req, state, target, |rows, state, req| async move {
+    with_rows(req, state, target, false, |rows, state, req| async move {
         let base = super::base(&req);
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -354,13 +427,19 @@ async fn rendered(
     target: Target,
     frame: u32,
 ) -> HttpResponse {
-    with_rows(req, state, target, move |rows, state, req| async move {
-        let result = match render_request(&req) {
-            Ok(rr) => render_frame(&state, &rows[0], frame, rr).await,
-            Err(e) => Err(e),
-        };
-        (rows, result)
-    })
+    with_rows(
+        req,
+        state,
+        target,
+        true,
+        move |rows, state, req| async move {
+            let result = match render_request(&req) {
+                Ok(rr) => render_frame(&state, &rows[0], frame, rr).await,
+                Err(e) => Err(e),
+            };
+            (rows, result)
+        },
+    )
     .await
 }
 
@@ -375,7 +454,7 @@ fn representative(rows: &[InstanceRow]) -> Option<&InstanceRow> {
 }
 
 async fn thumbnail(req: HttpRequest, state: web::Data<AppState>, target: Target) -> HttpResponse {
-    with_rows(req, state, target, |rows, state, req| async move {
+    with_rows(req, state, target, true, |rows, state, req| async move {
         let Some(row) = representative(&rows).cloned() else {
             return (
                 rows,
@@ -416,7 +495,7 @@ pub async fn frames(
         series: Some(series),
         instance: Some(instance),
     };
-    with_rows(req, state, target, |rows, state, _req| async move {
+    with_rows(req, state, target, true, |rows, state, _req| async move {
         let mut parts = Vec::with_capacity(numbers.len());
         for n in numbers {
             match frame_of(&state, &rows[0], n).await {
@@ -537,4 +616,27 @@ pub async fn thumbnail_instance(
 ) -> HttpResponse {
     let (s, se, i) = p.into_inner();
     thumbnail(req, state, t(s, Some(se), Some(i))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepted_transfer_syntaxes as ts;
+
+    #[test]
+    fn transfer_syntax_parameters_of_the_accept_header() {
+        assert!(ts("").is_empty());
+        assert!(ts("multipart/related; type=\"application/dicom\"").is_empty());
+        assert_eq!(
+            ts(
+                "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1"
+            ),
+            vec!["1.2.840.10008.1.2.1"]
+        );
+        assert_eq!(
+            ts(
+                "multipart/related; type=application/dicom; transfer-syntax=\"*\", multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.3"
+            ),
+            vec!["*"]
+        );
+    }
 }

@@ -156,8 +156,11 @@ fn parse(req: &HttpRequest) -> Result<Params, ApiError> {
 
 pub async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let mut touched = Vec::new();
+    // application/dicom is an instance retrieval (one event each); images use the window
+    let mut image_read = false;
     let result = async {
         let p = parse(&req)?;
+        image_read = p.content_type != "application/dicom";
         let target = p
             .target
             .ok_or_else(|| ApiError::bad_request("no object named"))?;
@@ -197,5 +200,9 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         query: None,
         verdict: None,
     };
-    common::finish(&state, &req, spec, result).await
+    if image_read {
+        common::finish_image_read(&state, &req, spec, &touched, result).await
+    } else {
+        common::finish(&state, &req, spec, result).await
+    }
 }

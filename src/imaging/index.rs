@@ -176,10 +176,30 @@ pub fn blob_referenced(conn: &mut PgConnection, key: &str) -> Result<bool, Store
     Ok(n > 0)
 }
 
-/// One instance by its SOP Instance UID.
+/// The rows an exit may offer: not withdrawn. An instance that some KOS manifest (RAD-68)
+/// references but no Approved manifest does any more was withdrawn by its source (the manifest
+/// was replaced, RPLC, without it); instances no manifest ever named (STOW-RS, C-STORE only)
+/// stay visible. Both probes use `imaging_manifest_references_sop` and
+/// `xds_document_entries_unique_id`.
+///
+/// Invariant: QIDO-RS, WADO-RS, WADO-URI, the viewer API and thumbnails read instances only
+/// through queries filtered by this predicate (RAD-69 applies the same rule per document).
+pub fn not_withdrawn() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "(NOT EXISTS (SELECT 1 FROM imaging_manifest_references wr \
+           WHERE wr.sop_instance_uid = imaging_instances.sop_instance_uid) \
+         OR EXISTS (SELECT 1 FROM imaging_manifest_references ar \
+           JOIN xds_document_entries ad ON ad.unique_id = ar.manifest_unique_id \
+           WHERE ar.sop_instance_uid = imaging_instances.sop_instance_uid \
+             AND ad.status = 'urn:oasis:names:tc:ebxml-regrep:StatusType:Approved'))",
+    )
+}
+
+/// One instance by its SOP Instance UID, unless withdrawn ([`not_withdrawn`]).
 pub fn instance(conn: &mut PgConnection, sop: &str) -> Result<Option<InstanceRow>, StoreError> {
     Ok(t::imaging_instances
         .find(sop)
+        .filter(not_withdrawn())
         .select(InstanceRow::as_select())
         .first(conn)
         .optional()?)
@@ -193,6 +213,7 @@ pub fn instances_of(
 ) -> Result<Vec<InstanceRow>, StoreError> {
     let mut q = t::imaging_instances
         .filter(t::study_instance_uid.eq(study))
+        .filter(not_withdrawn())
         .select(InstanceRow::as_select())
         .into_boxed();
     if let Some(s) = series {
@@ -408,7 +429,7 @@ pub fn search(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<InstanceRow>, StoreError> {
-    let mut q = t::imaging_instances.into_boxed();
+    let mut q = t::imaging_instances.filter(not_withdrawn()).into_boxed();
     for (k, m) in filters {
         q = apply(q, *k, m);
     }
@@ -435,6 +456,7 @@ pub fn search(
                 .load(conn)?;
             Ok(t::imaging_instances
                 .filter(t::series_instance_uid.eq_any(keys))
+                .filter(not_withdrawn())
                 .select(InstanceRow::as_select())
                 .order((t::study_instance_uid, t::series_instance_uid))
                 .load(conn)?)
@@ -449,6 +471,7 @@ pub fn search(
                 .load(conn)?;
             Ok(t::imaging_instances
                 .filter(t::study_instance_uid.eq_any(keys))
+                .filter(not_withdrawn())
                 .select(InstanceRow::as_select())
                 .order(t::study_instance_uid)
                 .load(conn)?)
@@ -464,6 +487,7 @@ pub fn studies_of_patient(
 ) -> Result<Vec<InstanceRow>, StoreError> {
     let mut q = t::imaging_instances
         .filter(t::patient_id.eq(patient_id.to_owned()))
+        .filter(not_withdrawn())
         .select(InstanceRow::as_select())
         .into_boxed();
     if let Some(i) = issuer {

@@ -6,6 +6,8 @@
 //! - [`index`]: the `imaging_instances` table (diesel), insert and queries.
 //! - [`ingest`]: one batch of instances = blobs written (fsynced) + one database transaction.
 //! - [`access`]: `authorize(requester, patient, study)`: the consent enforcer's patient-level decision.
+//! - [`audit_window`]: audit coalescing of image reads (one durable event per requester, study
+//!   and window; the rest counted into a summary).
 //! - [`phantom`]: the synthetic CT series of `hiehub bench phantom` (tests, benchmarks).
 //!
 //! Invariant: an instance row exists only for bytes on disk that parsed as DICOM; a batch that
@@ -13,6 +15,7 @@
 //! Invariant: `imaging` knows no HTTP and no DIMSE; `dicomweb`, `dimse` and `viewer` call into it.
 
 pub mod access;
+pub mod audit_window;
 pub mod index;
 pub mod ingest;
 pub mod parse;

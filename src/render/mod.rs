@@ -450,20 +450,19 @@ pub fn to_image8(frame: &Frame, options: &Options) -> Image8 {
     }
 }
 
-/// A lookup table from stored value to 8-bit output when the stored range is small enough
-/// (≤ 16 bits): one table lookup per pixel instead of the float arithmetic.
+/// A lookup table from stored value to 8-bit output over the values the frame holds (at most
+/// 65,536 of them): one table lookup per pixel instead of the float arithmetic. The table spans
+/// the frame's own minimum..maximum, not the whole Bits Stored range: a CT slice uses a few
+/// thousand of the 65,536 values of 16 bits, and building the table was most of the cost.
 fn voi_lut(frame: &Frame, c: f64, w: f64) -> Option<(i64, Vec<u8>)> {
-    if frame.bits_stored > 16 {
+    let (lo, hi) = frame
+        .values
+        .iter()
+        .fold((i32::MAX, i32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    if lo > hi || i64::from(hi) - i64::from(lo) >= 1 << 16 {
         return None;
     }
-    let (min, max): (i64, i64) = if frame.signed {
-        (
-            -(1 << (frame.bits_stored - 1)),
-            (1 << (frame.bits_stored - 1)) - 1,
-        )
-    } else {
-        (0, (1 << frame.bits_stored) - 1)
-    };
+    let (min, max) = (i64::from(lo), i64::from(hi));
     let table = (min..=max)
         .map(|v| window_value(v as f64 * frame.slope + frame.intercept, c, w))
         .collect();
@@ -726,5 +725,46 @@ mod tests {
         let (fmt, raw) = raw_pixels(&f);
         assert_eq!(fmt, "int16");
         assert_eq!(raw.len(), 64 * 64 * 2);
+    }
+
+    #[test]
+    fn the_lookup_table_gives_what_the_voi_function_gives() {
+        let s = crate::imaging::phantom::Phantom {
+            slices: 1,
+            rows: 64,
+            columns: 64,
+            study_uid: None,
+            patient_id: None,
+            issuer: None,
+        }
+        .generate();
+        let mut f = decode(&s.files[0], 0).expect("decode");
+        // extremes of 16 bits signed too, so the table spans the whole range once
+        f.values[0] = i32::from(i16::MIN);
+        f.values[1] = i32::from(i16::MAX);
+        for window in [(40.0, 400.0), (-600.0, 1500.0), (0.5, 1.0), (3000.0, 10.0)] {
+            let img = to_image8(
+                &f,
+                &Options {
+                    window: Some(window),
+                    ..Options::default()
+                },
+            );
+            for (i, &v) in f.values.iter().enumerate() {
+                let want = window_value(f64::from(v) * f.slope + f.intercept, window.0, window.1);
+                assert_eq!(img.data[i], want, "pixel {i} value {v} window {window:?}");
+            }
+        }
+        // a range beyond 65,536 values takes the arithmetic path, same function
+        f.values[1] = 100_000;
+        let img = to_image8(
+            &f,
+            &Options {
+                window: Some((40.0, 400.0)),
+                ..Options::default()
+            },
+        );
+        assert_eq!(img.data[1], 255);
+        assert_eq!(img.data[0], 0);
     }
 }

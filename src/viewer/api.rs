@@ -408,10 +408,11 @@ pub async fn pixels(
         Ok(resp.body(body))
     }
     .await;
-    common::finish(
+    common::finish_image_read(
         &state,
         &req,
         viewer_audit("viewer-pixels", &touched),
+        &touched,
         result,
     )
     .await

@@ -129,7 +129,11 @@ fn error(code: &str, context: String, message: String) -> RegistryError {
 }
 
 /// The instance in a transfer syntax the consumer accepts, or why not.
-fn in_transfer_syntax(bytes: Bytes, stored_ts: &str, wanted: &[String]) -> Result<Bytes, String> {
+pub fn in_transfer_syntax(
+    bytes: Bytes,
+    stored_ts: &str,
+    wanted: &[String],
+) -> Result<Bytes, String> {
     if wanted.iter().any(|t| t == stored_ts) {
         return Ok(bytes);
     }
@@ -192,15 +196,13 @@ pub async fn handle(db: &Db, blobs: &BlobStore, requester: &Requester, body: &El
         .iter()
         .map(|i| i.document_unique_id.clone())
         .collect();
+    // A failed manifest lookup fails the request: serving as if nothing were withdrawn would
+    // hand out instances their source took back.
     let withdrawn = db
         .run(move |c| Ok(super::rad68::withdrawn(c, &wanted)?))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "RAD-69 manifest lookup failed");
-            Vec::new()
-        });
-    let rows = match rows {
-        Ok(r) => r,
+        .await;
+    let (rows, withdrawn_list) = match rows.and_then(|r| withdrawn.map(|w| (r, w))) {
+        Ok(both) => both,
         Err(e) => {
             tracing::error!(error = %e, "RAD-69 lookup failed");
             return answer(
@@ -245,7 +247,7 @@ pub async fn handle(db: &Db, blobs: &BlobStore, requester: &Requester, body: &El
             ));
             continue;
         };
-        if withdrawn.contains(&row.sop_instance_uid) {
+        if withdrawn_list.contains(&row.sop_instance_uid) {
             errors.push(error(
                 "XDSDocumentUniqueIdError",
                 context,

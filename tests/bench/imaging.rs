@@ -1,16 +1,22 @@
 //! Imaging benchmarks (issue 7, "Benchmarks") against the real binary and a private PostgreSQL
 //! cluster with fsync ON (audit durable before every reply):
 //!
+//! - where a rendered answer's time goes, in process: VOI LUT, JPEG and PNG encoding of the
+//!   512×512 frame (mean µs).
 //! - rendered 512×512 CT frame (the phantom, 16-bit signed) to JPEG and PNG over HTTP, one
-//!   connection, sequential requests: hiehub `/dicomweb/.../frames/1/rendered` vs Orthanc
-//!   (Debian package `orthanc`, started here on a loopback port with a temporary storage
-//!   directory) `/instances/{id}/frames/0/rendered` on the same file, in the same run. Orthanc
-//!   is skipped with a message when `/usr/sbin/Orthanc` is absent.
+//!   connection (sequential requests) and 4 connections: hiehub
+//!   `/dicomweb/.../frames/1/rendered` with the default audit window (60 s: one durable event
+//!   per requester × study × window) and with `imaging_audit_window_secs = 0` (one durable event
+//!   per request; a second server with its own database), vs Orthanc (Debian package `orthanc`,
+//!   started here on a loopback port with a temporary storage directory)
+//!   `/instances/{id}/frames/0/rendered` on the same file, 3 rounds interleaved, load printed
+//!   per round. Orthanc is skipped with a message when `/usr/sbin/Orthanc` is absent. Then
+//!   hiehub with a new window per request (nothing from the rendered-image cache).
 //! - STOW-RS ingest of a 512×512 series in one request, MB/s, against `dd` writing the same
 //!   number of bytes with one fsync (`conv=fsync`) and with one fsync per file (as the blob
 //!   store does) in the same data directory.
 //!
-//! Run: `cargo bench --bench imaging -- --seconds 10 --slices 100`
+//! Run: `flock /work/bench.lock cargo bench --bench imaging -- --seconds 5 --slices 100`
 //! Without `--bench` (under `cargo test`) it runs a short smoke pass and asserts success.
 
 use std::io::{BufRead, BufReader, Write};
@@ -107,13 +113,17 @@ fn parallel(url: &str, accept: &str, seconds: f64, connections: usize) -> f64 {
     threads.into_iter().filter_map(|t| t.join().ok()).sum()
 }
 
-fn start_hiehub(dir: &std::path::Path, db: &str) -> (Killed, String) {
+fn start_hiehub(dir: &std::path::Path, db: &str, audit_window_secs: u32) -> (Killed, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hiehub"))
         .args(["serve", "--dev", "--http", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .arg("--database-url")
         .arg(db)
         .env("HIEHUB_LOG_LEVEL", "warn")
+        .env(
+            "HIEHUB_IMAGING_AUDIT_WINDOW_SECS",
+            audit_window_secs.to_string(),
+        )
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn hiehub");
@@ -199,7 +209,13 @@ fn main() {
         .expect("cluster");
     cluster.ensure_database("hiehub").expect("database");
     let db = cluster.conninfo("hiehub");
-    let (_server, base) = start_hiehub(dir.path(), &db);
+    let (_server, base) = start_hiehub(dir.path(), &db, 60);
+    // the same server with one audit event per image read (imaging_audit_window_secs = 0):
+    // its own database and data directory
+    cluster.ensure_database("hiehub0").expect("database");
+    let dir0 = dir.path().join("window0");
+    std::fs::create_dir_all(&dir0).expect("data dir");
+    let (_server0, base0) = start_hiehub(&dir0, &cluster.conninfo("hiehub0"), 0);
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(300))
         .build()
@@ -302,44 +318,108 @@ fn main() {
         mb / per_file
     );
 
-    // rendered frame: hiehub vs Orthanc
-    let study = &series.study_uid;
-    let frame_url = format!(
-        "{base}/dicomweb/studies/{study}/series/{}/instances/{}/frames/1/rendered",
-        series.series_uid, series.sop_instance_uids[0]
-    );
+    // where the time of a rendered answer goes, in process: VOI LUT, JPEG, PNG encoding
+    let frame = hiehub::render::decode(&series.files[0], 0).expect("decode the phantom");
+    let reps = if full { 200 } else { 3 };
+    let time = |f: &dyn Fn()| {
+        f();
+        let t = Instant::now();
+        for _ in 0..reps {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / f64::from(reps)
+    };
+    let opts = hiehub::render::Options::default();
+    let img = hiehub::render::to_image8(&frame, &opts);
+    let lut_us = time(&|| {
+        std::hint::black_box(hiehub::render::to_image8(&frame, &opts));
+    });
+    let jpeg_us = time(&|| {
+        std::hint::black_box(hiehub::render::encode_jpeg(&img, 90).expect("jpeg"));
+    });
+    let png_us = time(&|| {
+        std::hint::black_box(hiehub::render::encode_png(&img).expect("png"));
+    });
     println!();
-    println!(
-        "| rendered {size}×{size} frame, one connection | requests | req/s | p50 ms | p99 ms | bytes |"
-    );
-    println!("|---|---|---|---|---|---|");
-    let same = |_: usize| frame_url.clone();
-    for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
-        let _ = sequential(&client, &same, accept, 0.2);
-        let (n, rps, p50, p99, b) = sequential(&client, &same, accept, seconds);
-        println!(
-            "| hiehub {label}, same request (rendered-image cache hit; audit durable per request) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
+    println!("| in process, {size}×{size} frame (mean of {reps}) | µs |");
+    println!("|---|---|");
+    println!("| VOI LUT to 8 bits (`render::to_image8`) | {lut_us:.0} |");
+    println!("| JPEG q90 (`render::encode_jpeg`) | {jpeg_us:.0} |");
+    println!("| PNG (`render::encode_png`) | {png_us:.0} |");
+
+    // what one database round trip costs as the request path makes it: `Db::run` (blocking
+    // pool hop, r2d2 checkout — which by default runs a test query — then the query) vs the
+    // same query on a connection held by this thread. A rendered answer makes two (the index
+    // row, the consent decision).
+    {
+        use diesel::RunQueryDsl;
+        let query = format!(
+            "SELECT count(*) FROM imaging_instances WHERE sop_instance_uid = '{}'",
+            series.sop_instance_uids[0]
         );
-    }
-    let connections = 4;
-    let rps = parallel(&frame_url, "image/jpeg", seconds, connections);
-    println!(
-        "| hiehub JPEG, same request, {connections} connections (group commit shared) | | {rps:.0} | | | |"
-    );
-    // a new window per request: nothing comes from the rendered-image cache (the decoded
-    // frame does): VOI LUT + encoding every time
-    let varying = |i: usize| format!("{frame_url}?window={},{}", 40 + (i % 100_000), 400);
-    for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
-        let (n, rps, p50, p99, b) = sequential(&client, &varying, accept, seconds);
+        let n = if full { 2000 } else { 10 };
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let pool = hiehub::store::Db::new(&db, 2).expect("pool");
+        let q = query.clone();
+        let via_pool = rt.block_on(async {
+            let t = Instant::now();
+            for _ in 0..n {
+                let q = q.clone();
+                pool.run(move |c| {
+                    diesel::sql_query(q).execute(c)?;
+                    Ok(())
+                })
+                .await
+                .expect("query");
+            }
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        });
+        let mut conn = hiehub::store::connect(&db).expect("connection");
+        let t = Instant::now();
+        for _ in 0..n {
+            diesel::sql_query(query.clone())
+                .execute(&mut conn)
+                .expect("query");
+        }
+        let held = t.elapsed().as_secs_f64() * 1e6 / f64::from(n);
+        println!();
+        println!("| one index query (mean of {n}) | µs |");
+        println!("|---|---|");
         println!(
-            "| hiehub {label}, new window each request (rendered every time) | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |"
+            "| `Db::run` (blocking pool, r2d2 checkout with its test query, the query) | {via_pool:.0} |"
         );
+        println!("| the same query on a held connection | {held:.0} |");
     }
-    match start_orthanc(dir.path()) {
+
+    // rendered frame: hiehub (audit window 60 s and 0) vs Orthanc, 3 rounds interleaved
+    let path = format!(
+        "/dicomweb/studies/{}/series/{}/instances/{}/frames/1/rendered",
+        series.study_uid, series.series_uid, series.sop_instance_uids[0]
+    );
+    let r = client
+        .post(format!("{base0}/dicomweb/studies"))
+        .header(
+            "Content-Type",
+            "multipart/related; type=\"application/dicom\"; boundary=bench-boundary",
+        )
+        .body(multipart(&series.files[..1], "bench-boundary"))
+        .send()
+        .expect("STOW-RS");
+    assert_eq!(r.status().as_u16(), 200, "STOW-RS to the window-0 server");
+    let orthanc = start_orthanc(dir.path());
+    let mut targets: Vec<(String, String)> = vec![
+        ("hiehub, audit window 60 s".into(), format!("{base}{path}")),
+        ("hiehub, audit window 0".into(), format!("{base0}{path}")),
+    ];
+    match &orthanc {
         None => println!(
-            "| Orthanc | skipped: /usr/sbin/Orthanc not installed (apt-get install orthanc) or did not start | | | | |"
+            "\nOrthanc skipped: /usr/sbin/Orthanc not installed (apt-get install orthanc) or did not start"
         ),
-        Some((_orthanc, obase)) => {
+        Some((_, obase)) => {
             let r = client
                 .post(format!("{obase}/instances"))
                 .body(series.files[0].clone())
@@ -348,18 +428,88 @@ fn main() {
             assert!(r.status().is_success(), "Orthanc refused the file");
             let v: serde_json::Value = r.json().expect("Orthanc JSON");
             let id = v["ID"].as_str().expect("Orthanc instance id").to_owned();
-            let url = format!("{obase}/instances/{id}/frames/0/rendered");
-            let ourl = |_: usize| url.clone();
-            for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
-                let _ = sequential(&client, &ourl, accept, 0.2);
-                let (n, rps, p50, p99, b) = sequential(&client, &ourl, accept, seconds);
-                println!("| Orthanc {label} | {n} | {rps:.0} | {p50:.2} | {p99:.2} | {b} |");
-            }
-            let connections = 4;
-            let rps = parallel(&url, "image/jpeg", seconds, connections);
-            println!("| Orthanc JPEG, {connections} connections | | {rps:.0} | | | |");
+            targets.push((
+                "Orthanc".into(),
+                format!("{obase}/instances/{id}/frames/0/rendered"),
+            ));
         }
     }
+    let connections = 4;
+    let rounds = if full { 3 } else { 1 };
+    /// (target, format, connections, req/s per round, (p50, p99) per round, bytes)
+    type Row<'a> = (String, &'a str, usize, Vec<f64>, Vec<(f64, f64)>, usize);
+    let mut results: Vec<Row> = Vec::new();
+    for round in 0..rounds {
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "round {}: load {}",
+            round + 1,
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for (label, url) in &targets {
+            for (fmt, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
+                let one = |_: usize| url.clone();
+                let _ = sequential(&client, &one, accept, 0.2);
+                let (_, rps1, p50, p99, b) = sequential(&client, &one, accept, seconds);
+                let rps4 = parallel(url, accept, seconds, connections);
+                for (conns, rps) in [(1, rps1), (connections, rps4)] {
+                    match results
+                        .iter_mut()
+                        .find(|r| &r.0 == label && r.1 == fmt && r.2 == conns)
+                    {
+                        Some(r) => {
+                            r.3.push(rps);
+                            r.4.push((p50, p99));
+                        }
+                        None => results.push((
+                            label.clone(),
+                            fmt,
+                            conns,
+                            vec![rps],
+                            vec![(p50, p99)],
+                            b,
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    println!();
+    println!(
+        "| rendered {size}×{size} frame, same request | connections | req/s per round | p50 / p99 ms (1 connection) | bytes |"
+    );
+    println!("|---|---|---|---|---|");
+    for (label, fmt, conns, rps, lat, b) in &results {
+        let rps: Vec<String> = rps.iter().map(|r| format!("{r:.0}")).collect();
+        let lat: String = if *conns == 1 {
+            lat.iter()
+                .map(|(a, b)| format!("{a:.2}/{b:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else {
+            String::new()
+        };
+        println!(
+            "| {label} {fmt} | {conns} | {} | {lat} | {b} |",
+            rps.join(", ")
+        );
+    }
+    // a new window per request: nothing comes from the rendered-image cache (the decoded
+    // frame does): VOI LUT + encoding every time
+    let frame_url = format!("{base}{path}");
+    // (the centre moves by 0.001 HU per request: never the same key, the same picture — an
+    // integer step would soon window everything to black, which encodes to almost nothing)
+    let varying = |i: usize| format!("{frame_url}?window={:.3},400", 40.0 + i as f64 * 0.001);
+    for (label, accept) in [("JPEG", "image/jpeg"), ("PNG", "image/png")] {
+        let (n, rps, p50, p99, b) = sequential(&client, &varying, accept, seconds);
+        println!(
+            "| hiehub (window 60 s) {label}, new window each request (rendered every time), 1 connection: {n} requests, {rps:.0} req/s, p50 {p50:.2} ms, p99 {p99:.2} ms, {b} bytes |"
+        );
+    }
+    drop(orthanc);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "\nload average after: {}",
@@ -369,5 +519,6 @@ fn main() {
             .join(" ")
     );
     drop(_server);
+    drop(_server0);
     let _ = cluster.stop();
 }

@@ -597,3 +597,116 @@ fn every_imaging_route_is_in_the_openapi_document_and_served() {
         }
     }
 }
+
+/// The first part of a multipart/related answer: (its Content-Type, its body).
+fn first_part(content_type: &str, body: &[u8]) -> (String, Vec<u8>) {
+    let boundary = content_type
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .next()
+        .expect("boundary")
+        .trim_matches('"')
+        .to_owned();
+    let delim = format!("--{boundary}");
+    let start = body
+        .windows(delim.len())
+        .position(|w| w == delim.as_bytes())
+        .expect("first delimiter")
+        + delim.len()
+        + 2;
+    let head_end = body[start..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("part headers")
+        + start;
+    let head = String::from_utf8_lossy(&body[start..head_end]).to_string();
+    let ct = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .expect("part content type");
+    let data_start = head_end + 4;
+    let end_delim = format!("\r\n--{boundary}");
+    let end = body[data_start..]
+        .windows(end_delim.len())
+        .position(|w| w == end_delim.as_bytes())
+        .expect("closing delimiter")
+        + data_start;
+    (ct, body[data_start..end].to_vec())
+}
+
+#[test]
+fn wado_rs_honours_the_transfer_syntax_accept_parameter() {
+    let server = Server::start();
+    let jpeg = std::fs::read(fixture("pydicom/dicom/SC_rgb_jpeg_dcmtk.dcm")).expect("fixture");
+    let (s, answer) = stow(&server, "/dicomweb/studies", std::slice::from_ref(&jpeg));
+    assert_eq!(s, 200, "{answer}");
+    let obj = hiehub::imaging::parse::read_object(&jpeg).expect("parses");
+    let i = hiehub::imaging::parse::instance(&obj).expect("instance");
+    let stored_ts = obj
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_owned();
+    let url = server.url(&format!(
+        "/dicomweb/studies/{}/series/{}/instances/{}",
+        i.study_instance_uid, i.series_instance_uid, i.sop_instance_uid
+    ));
+    let fetch = |accept: &str| {
+        let r = client()
+            .get(&url)
+            .header("Accept", accept)
+            .send()
+            .expect("WADO-RS");
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ct, r.bytes().expect("body").to_vec())
+    };
+
+    // Explicit VR Little Endian asked for: transcoded, same pixels
+    let (status, ct, body) =
+        fetch("multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.1");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (part_ct, part) = first_part(&ct, &body);
+    assert!(
+        part_ct.contains("transfer-syntax=1.2.840.10008.1.2.1"),
+        "{part_ct}"
+    );
+    let out = hiehub::imaging::parse::read_object(&part).expect("transcoded parses");
+    assert_eq!(
+        out.meta().transfer_syntax().trim_end_matches('\0'),
+        "1.2.840.10008.1.2.1"
+    );
+    let a = hiehub::render::decode(&jpeg, 0).expect("decode original");
+    let b = hiehub::render::decode(&part, 0).expect("decode transcoded");
+    assert_eq!(a.rgb, b.rgb, "transcoding keeps the decoded pixels");
+
+    // the stored syntax, or `*`: the stored bytes
+    for accept in [
+        format!("multipart/related; type=\"application/dicom\"; transfer-syntax={stored_ts}"),
+        "multipart/related; type=\"application/dicom\"; transfer-syntax=*".to_owned(),
+    ] {
+        let (status, ct, body) = fetch(&accept);
+        assert_eq!(status, 200);
+        let (part_ct, part) = first_part(&ct, &body);
+        assert!(part_ct.contains(&stored_ts), "{part_ct}");
+        assert_eq!(part, jpeg, "{accept}: the stored bytes unchanged");
+    }
+
+    // a syntax the server cannot produce: 406 that says why
+    let (status, _, body) = fetch(
+        "multipart/related; type=\"application/dicom\"; transfer-syntax=1.2.840.10008.1.2.4.90",
+    );
+    assert_eq!(status, 406);
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("1.2.840.10008.1.2.4.90"), "{text}");
+    assert!(text.contains("Little Endian"), "{text}");
+}

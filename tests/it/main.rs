@@ -3,6 +3,7 @@
 mod anchor;
 mod consent;
 mod harness;
+mod image_audit;
 mod imaging;
 mod inspector;
 mod ledger;

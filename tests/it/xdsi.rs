@@ -395,3 +395,203 @@ fn a_manifest_that_is_not_a_kos_fails_the_whole_submission() {
         0
     );
 }
+
+/// The NIST KOS with its Evidence Sequence replaced: `study` / `series` / `sops` (CT Image
+/// Storage), and SOP Instance UID `kos_sop` (same length as the NIST one).
+fn kos_referencing(kos: &[u8], kos_sop: &str, study: &str, series: &str, sops: &[&str]) -> Vec<u8> {
+    use dicom_core::value::DataSetSequence;
+    use dicom_object::InMemDicomObject;
+    let s = |v: &str| PrimitiveValue::from(v);
+    let mut obj = hiehub::imaging::parse::read_object(kos).expect("KOS");
+    let refs: Vec<InMemDicomObject> = sops
+        .iter()
+        .map(|sop| {
+            InMemDicomObject::from_element_iter([
+                DataElement::new(
+                    tags::REFERENCED_SOP_CLASS_UID,
+                    VR::UI,
+                    s("1.2.840.10008.5.1.4.1.1.2"),
+                ),
+                DataElement::new(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, s(sop)),
+            ])
+        })
+        .collect();
+    let series_item = InMemDicomObject::from_element_iter([
+        DataElement::new(tags::SERIES_INSTANCE_UID, VR::UI, s(series)),
+        DataElement::new(tags::RETRIEVE_AE_TITLE, VR::AE, s("HIEHUB")),
+        DataElement::new(
+            tags::REFERENCED_SOP_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(refs),
+        ),
+    ]);
+    let study_item = InMemDicomObject::from_element_iter([
+        DataElement::new(tags::STUDY_INSTANCE_UID, VR::UI, s(study)),
+        DataElement::new(
+            tags::REFERENCED_SERIES_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::from(vec![series_item]),
+        ),
+    ]);
+    obj.put(DataElement::new(
+        tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::from(vec![study_item]),
+    ));
+    obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, s(kos_sop)));
+    obj.update_meta(|m| m.media_storage_sop_instance_uid = kos_sop.into());
+    let mut out = Vec::new();
+    obj.write_all(&mut out).expect("write KOS");
+    out
+}
+
+#[test]
+fn instances_a_replacement_manifest_drops_are_withdrawn_everywhere() {
+    let server = Server::start();
+    add_patient(&server);
+    let db = server.db_url.clone().expect("db");
+    // three slices of the patient, sent by STOW-RS
+    let series = hiehub::imaging::phantom::Phantom {
+        slices: 3,
+        rows: 32,
+        columns: 32,
+        study_uid: None,
+        patient_id: Some(PATIENT_ID.into()),
+        issuer: Some(AUTHORITY.into()),
+    }
+    .generate();
+    let (s, answer) = stow(&server, "/dicomweb/studies", &series.files);
+    assert_eq!(s, 200, "{answer}");
+    let (st, se) = (series.study_uid.as_str(), series.series_uid.as_str());
+    let sops: Vec<&str> = series
+        .sop_instance_uids
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let listed = |server: &Server| -> Vec<String> {
+        let r = client()
+            .get(server.url(&format!("/dicomweb/studies/{st}/instances")))
+            .send()
+            .expect("QIDO-RS");
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().expect("json");
+        let mut uids: Vec<String> = v
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|i| i["00080018"]["Value"][0].as_str().map(str::to_owned))
+            .collect();
+        uids.sort();
+        uids
+    };
+    let viewer_listed = |server: &Server| -> usize {
+        let r = client()
+            .get(server.url(&format!("/viewer/api/studies/{st}")))
+            .send()
+            .expect("viewer API");
+        assert_eq!(r.status().as_u16(), 200);
+        let v: serde_json::Value = r.json().expect("json");
+        v["series"]
+            .as_array()
+            .expect("series")
+            .iter()
+            .map(|s| s["instances"].as_array().map_or(0, Vec::len))
+            .sum()
+    };
+    let get = |path: &str| -> u16 {
+        client()
+            .get(server.url(path))
+            .send()
+            .expect("GET")
+            .status()
+            .as_u16()
+    };
+    let withdrawn_path = format!("/dicomweb/studies/{st}/series/{se}/instances/{}", sops[2]);
+
+    // RAD-68: the manifest names the three
+    let nist = std::fs::read(fixture(
+        "nist/xds-i/rad68-kos-single-image/kos_modified.dcm",
+    ))
+    .expect("kos");
+    let first = kos_referencing(&nist, KOS_SOP, st, se, &sops);
+    let text = provide(&server, &first);
+    assert!(text.contains("ResponseStatusType:Success"), "{text}");
+    assert_eq!(listed(&server).len(), 3);
+    assert_eq!(viewer_listed(&server), 3);
+    assert_eq!(get(&withdrawn_path), 200);
+
+    // RPLC: the replacement names only the first two (the third was rejected at the source)
+    let old_entry: String = {
+        #[derive(QueryableByName)]
+        struct E {
+            #[diesel(sql_type = Text)]
+            entry_uuid: String,
+        }
+        let mut conn = connect(&db);
+        diesel::sql_query(
+            "SELECT entry_uuid FROM xds_document_entries WHERE unique_id = '1.42.20161103091815.2'",
+        )
+        .get_result::<E>(&mut conn)
+        .expect("registered manifest")
+        .entry_uuid
+    };
+    let second = kos_referencing(&nist, NEW_KOS_SOP, st, se, &sops[..2]);
+    let text = provide_replacement(&server, &second, &old_entry);
+    assert!(text.contains("ResponseStatusType:Success"), "{text}");
+
+    // QIDO-RS lists two; the study counts two
+    let mut two: Vec<String> = sops[..2].iter().map(|s| (*s).to_owned()).collect();
+    two.sort();
+    assert_eq!(listed(&server), two);
+    let r = client()
+        .get(server.url(&format!("/dicomweb/studies?StudyInstanceUID={st}")))
+        .send()
+        .expect("QIDO-RS studies");
+    let v: serde_json::Value = r.json().expect("json");
+    assert_eq!(v[0]["00201208"]["Value"][0], 2, "{v}");
+    // WADO-RS, rendered, metadata and WADO-URI of the withdrawn one: 404, audited
+    let failed_before = audit_rows(&db)
+        .iter()
+        .filter(|r| r.4.as_deref() == Some("RAD-107") && r.1 > 0)
+        .count();
+    assert_eq!(get(&withdrawn_path), 404);
+    assert_eq!(get(&format!("{withdrawn_path}/frames/1/rendered")), 404);
+    assert_eq!(get(&format!("{withdrawn_path}/metadata")), 404);
+    assert_eq!(
+        get(&format!(
+            "/wado?requestType=WADO&studyUID={st}&seriesUID={se}&objectUID={}&contentType=image/jpeg",
+            sops[2]
+        )),
+        404
+    );
+    let failed_after = audit_rows(&db)
+        .iter()
+        .filter(|r| r.4.as_deref() == Some("RAD-107") && r.1 > 0)
+        .count();
+    assert_eq!(
+        failed_after - failed_before,
+        3,
+        "each refused WADO-RS read is audited as a failure"
+    );
+    // the others still answer; the viewer lists two; the series thumbnail comes from them
+    assert_eq!(
+        get(&format!(
+            "/dicomweb/studies/{st}/series/{se}/instances/{}",
+            sops[0]
+        )),
+        200
+    );
+    assert_eq!(viewer_listed(&server), 2);
+    assert_eq!(
+        get(&format!("/dicomweb/studies/{st}/series/{se}/thumbnail")),
+        200
+    );
+    // RAD-69 follows the current manifest too
+    let (status, codes, docs) = rad69(&server, &rad69_body(&[(st, se, sops[2])], &[EXPLICIT_LE]));
+    assert_eq!(status, "Failure");
+    assert_eq!(codes, vec!["XDSDocumentUniqueIdError"]);
+    assert!(docs.is_empty());
+    let (status, _, docs) = rad69(&server, &rad69_body(&[(st, se, sops[0])], &[EXPLICIT_LE]));
+    assert_eq!(status, "Success");
+    assert_eq!(docs.len(), 1);
+}
