@@ -104,6 +104,14 @@ impl ConsentCache {
         Ok(out)
     }
 
+    /// The consents of `patient` when cached (no database work at all), else `None`.
+    pub fn cached(&self, patient: &str) -> Option<Vec<ConsentRecord>> {
+        if self.capacity == 0 {
+            return None;
+        }
+        self.lock().map.get(patient).map(|c| c.as_ref().clone())
+    }
+
     /// Forgets `patient`.
     pub fn invalidate(&self, patient: &str) {
         let mut st = self.lock();
@@ -156,10 +164,12 @@ mod tests {
             st.map.insert("p1".into(), Arc::new(Vec::new()));
             st.map.insert("p2".into(), Arc::new(Vec::new()));
         }
+        assert_eq!(c.cached("p1"), Some(Vec::new()));
         c.notify(Event::Changed {
             channel: CHANNEL,
             payload: "p1",
         });
+        assert_eq!(c.cached("p1"), None);
         assert_eq!(c.len(), 1);
         assert_eq!(c.lock().generation, 1);
         c.notify(Event::Changed {
@@ -170,5 +180,6 @@ mod tests {
         c.notify(Event::Reset);
         assert!(c.is_empty());
         assert_eq!(c.lock().generation, 2);
+        assert_eq!(ConsentCache::new(0).cached("p2"), None);
     }
 }

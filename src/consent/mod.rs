@@ -200,6 +200,16 @@ impl Enforcer {
         document: Option<&DocumentFacts>,
         at: DateTime<Utc>,
     ) -> Result<(Decision, Vec<ConsentRecord>), crate::store::StoreError> {
+        if let Some(consents) = self.inner.cache.cached(patient) {
+            let d = engine::decide(
+                &self.inner.policies,
+                requester,
+                &consents,
+                document,
+                at.naive_utc(),
+            );
+            return Ok((d, consents));
+        }
         let p = patient.to_owned();
         let cache = self.inner.cache.clone();
         let consents = self
