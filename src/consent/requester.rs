@@ -87,8 +87,10 @@ impl Requester {
                     reason
                 });
             }
+            // The assertion that `xua::verify` checks: a direct child of wsse:Security (never
+            // one nested elsewhere, which a signature-wrapping attack would slip in).
             if h.local == "Security"
-                && let Some(a) = find(h, SAML_NS, "Assertion", 0)
+                && let Some(a) = h.child(SAML_NS, "Assertion")
             {
                 xua = Some(read_assertion(a));
             }
@@ -134,16 +136,6 @@ impl Requester {
         }
         s
     }
-}
-
-fn find<'a>(e: &'a Element, ns: &str, local: &str, depth: usize) -> Option<&'a Element> {
-    if depth > 16 {
-        return None;
-    }
-    if e.is(ns, local) {
-        return Some(e);
-    }
-    e.elements().find_map(|c| find(c, ns, local, depth + 1))
 }
 
 fn read_assertion(a: &Element) -> Xua {

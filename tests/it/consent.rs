@@ -1936,6 +1936,24 @@ fn xua_assertions_are_verified_against_the_trusted_identity_provider() {
     let alerts = audit_of_n(&server, "110127", 1);
     assert!(alerts[0].patient_ids.contains(&p), "{alerts:?}");
 
+    // Signature wrapping: a verified assertion asking for nothing special, and an unsigned one
+    // claiming EMERGENCY hidden inside another element of the header: the attributes are the
+    // verified assertion's, so no glass is broken and nothing is shown.
+    let plain = py(&["sign", dir, "dr.er", "TREATMENT", later]);
+    let unsigned = header_blocks(Glass::XuaEmergency)
+        .trim_start_matches(|c| c != '>')
+        .trim_start_matches('>')
+        .trim_end_matches("</wsse:Security>");
+    let wrapped = format!("<w:Wrapper xmlns:w=\"urn:example:wrap\">{unsigned}</w:Wrapper>{plain}");
+    let (status, text) = ask(&wrapped);
+    assert_eq!(status, 200, "{text}");
+    assert!(!text.contains(&d.unique_id), "{text}");
+    assert_eq!(
+        audit_of(&server, "110127").len(),
+        1,
+        "no second emergency access"
+    );
+
     // The same assertion with its purpose of use changed after signing.
     let tampered = good.replace("code=\"EMERGENCY\"", "code=\"ETREAT\"");
     assert_ne!(tampered, good);
@@ -1954,14 +1972,7 @@ fn xua_assertions_are_verified_against_the_trusted_identity_provider() {
     let expired = py(&["sign", dir, "dr.er", "EMERGENCY", "2020-01-01T00:00:00Z"]);
     refused(&expired, "expired", "FailedCheck");
     // Not signed at all (the unit tests' unsigned assertion).
-    refused(
-        header_blocks(Glass::XuaEmergency)
-            .trim_start_matches(|c| c != '>')
-            .trim_start_matches('>')
-            .trim_end_matches("</wsse:Security>"),
-        "not signed",
-        "FailedCheck",
-    );
+    refused(unsigned, "not signed", "FailedCheck");
     // Each refusal is a security alert in the ledger; only the first request opened the glass.
     let rejected = audit_of_n(&server, "RejectedMessage", 4);
     assert!(
