@@ -87,9 +87,10 @@ impl Requester {
                     reason
                 });
             }
-            // The assertion that `xua::verify` checks: a direct child of wsse:Security (never
-            // one nested elsewhere, which a signature-wrapping attack would slip in).
-            if h.local == "Security"
+            // The assertion that `xua::verify` checks: a direct child of a WS-Security 1.0
+            // `wsse:Security` block (never one nested elsewhere or in a look-alike element, which
+            // a signature-wrapping attack would slip in).
+            if h.is(crate::xua::WSSE_NS, "Security")
                 && let Some(a) = h.child(SAML_NS, "Assertion")
             {
                 xua = Some(read_assertion(a));

@@ -1953,6 +1953,12 @@ fn xua_assertions_are_verified_against_the_trusted_identity_provider() {
         1,
         "no second emergency access"
     );
+    // A look-alike Security block in another namespace is not read at all.
+    let fake = format!("<x:Security xmlns:x=\"urn:example:not-wss\">{unsigned}</x:Security>");
+    let r = er.post_headers("/xds/registry", ITI18, &fake, &body);
+    let text = r.text().unwrap();
+    assert!(!text.contains(&d.unique_id), "{text}");
+    assert_eq!(audit_of(&server, "110127").len(), 1, "no emergency access");
 
     // The same assertion with its purpose of use changed after signing.
     let tampered = good.replace("code=\"EMERGENCY\"", "code=\"ETREAT\"");
