@@ -19,11 +19,12 @@
 //! [--patients 2000] [--rounds 2]`; the overhead is the median over the rounds. Without `--bench` (under `cargo test`) it runs a short smoke pass and
 //! asserts that every answer succeeded and that enforcement really ran (the consents are found).
 
+mod harness;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 use diesel::prelude::*;
@@ -35,6 +36,8 @@ use hiehub::xds::{
     self, AssociationType, Code, DtmTime, PatientId, RegistryObjectId, Submission, UniqueId,
 };
 
+use harness::{Check, Figures, arg, contains, envelope, fresh_oid, soap_post, template_submission};
+
 const ITI18: &str = "urn:ihe:iti:2007:RegistryStoredQuery";
 const ITI41: &str = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b";
 const FIND_DOCUMENTS: &str = "urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d";
@@ -44,51 +47,8 @@ const OPT_IN: &str = "1.3.6.1.4.1.21367.2006.7.108";
 const LAB_ONLY: &str = "2.25.1002";
 const OPT_OUT: &str = "1.3.6.1.4.1.21367.2006.7.106";
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn manifest() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn envelope(action: &str, body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action s:mustUnderstand=\"1\">{action}</a:Action><a:MessageID>urn:uuid:{}</a:MessageID><a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo></s:Header><s:Body>{body}</s:Body></s:Envelope>",
-        uuid::Uuid::new_v4()
-    )
-}
-
-/// The NIST inline-base64 ITI-41 submission as a domain value.
-fn template_submission() -> Submission {
-    let dir = manifest().join("../shared/fixtures/nist/xds/valid-iti41-multipart-inline-base64");
-    let plan = std::fs::read_to_string(dir.join("testplan.xml")).expect("testplan");
-    let ct = plan
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Content-Type:").map(str::trim))
-        .expect("content type")
-        .to_owned();
-    let body = std::fs::read(dir.join("body.txt")).expect("body");
-    let parts = hiehub::soap::mtom::decode(&ct, &body, hiehub::soap::mtom::Limits::default())
-        .expect("mtom");
-    let root = hiehub::xml::parse(&parts.root.body, &hiehub::xml::Limits::default()).expect("xml");
-    let body = root
-        .child(hiehub::soap::SOAP12_NS, "Body")
-        .and_then(|b| b.elements().next())
-        .expect("body");
-    let req = ebxml::ProvideAndRegisterDocumentSetRequest::decode(body).expect("decode");
-    let (sub, problems) = xds::submission_from_provide_and_register(&req);
-    assert!(!xds::has_errors(&problems), "{problems:?}");
-    sub.expect("submission")
-}
-
-fn fresh_oid() -> String {
-    format!("2.25.{}", uuid::Uuid::new_v4().as_u128())
 }
 
 /// An ITI-41 request (inline) registering a BPPC consent for `patient` naming `policies`, in
@@ -174,14 +134,7 @@ fn find_documents(patient: &str) -> String {
     envelope(ITI18, &request.to_xml(ebxml::EncodeOptions::INLINE).xml)
 }
 
-struct Figures {
-    requests: usize,
-    errors: u64,
-    seconds: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
+/// FindDocuments (ObjectRef) for the patients in turn, `clients` at a time, for `seconds`.
 async fn run(
     client: reqwest::Client,
     url: String,
@@ -189,71 +142,11 @@ async fn run(
     clients: usize,
     seconds: f64,
 ) -> Figures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (client, stop, errors, url, patients) = (
-            client.clone(),
-            stop.clone(),
-            errors.clone(),
-            url.clone(),
-            patients.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = 0usize;
-            while !stop.load(Ordering::Relaxed) {
-                let p = &patients[(c * 7919 + i * 104_729) % patients.len()];
-                i += 1;
-                let body = find_documents(p);
-                let t = Instant::now();
-                let ok = match client
-                    .post(&url)
-                    .header("content-type", "application/soap+xml; charset=utf-8")
-                    .body(body)
-                    .send()
-                    .await
-                {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok_and(|b| {
-                        contains(&b, SUCCESS.as_bytes()) && contains(&b, b"ObjectRef")
-                    }),
-                    _ => false,
-                };
-                if ok {
-                    lat.push(t.elapsed());
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap_or_default());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Figures {
-        requests: all.len(),
-        errors: errors.load(Ordering::Relaxed),
-        seconds: elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    let make = soap_post(url, move |c, i| {
+        find_documents(&patients[(c * 7919 + i as usize * 104_729) % patients.len()])
+    });
+    let check: Check = Arc::new(|b| contains(b, SUCCESS.as_bytes()) && contains(b, b"ObjectRef"));
+    harness::run(client, clients, seconds, make, check, false).await
 }
 
 /// The cluster, stopped when dropped (also when the benchmark panics).

@@ -5,6 +5,8 @@
 //! Run: `cargo bench --bench load -- --seconds 10 --clients 16`
 //! Under `cargo test` (no `--bench` argument) it runs a short smoke pass so the harness stays working.
 
+mod harness;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -13,14 +15,7 @@ use std::time::{Duration, Instant};
 
 use hiehub::store::cluster::{Cluster, ClusterOptions};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use harness::arg;
 
 fn echo(id: &str) -> String {
     format!(

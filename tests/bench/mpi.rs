@@ -10,36 +10,23 @@
 //! Run: `cargo bench --bench mpi -- --seconds 10 --patients 1000000 [--clients 16]`
 //! Without `--bench` (under `cargo test`) it runs a short smoke pass and asserts success.
 
+mod harness;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use hiehub::store::cluster::{Cluster, ClusterOptions};
 
+use harness::{Check, Figures, arg, contains, envelope, soap_post};
+
 const ITI44: &str = "urn:hl7-org:v3:PRPA_IN201301UV02";
 const ITI45: &str = "urn:hl7-org:v3:PRPA_IN201309UV02";
 const ITI47: &str = "urn:hl7-org:v3:PRPA_IN201305UV02";
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn envelope(action: &str, body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:a=\"http://www.w3.org/2005/08/addressing\"><s:Header><a:Action s:mustUnderstand=\"1\">{action}</a:Action><a:MessageID>urn:uuid:{}</a:MessageID><a:ReplyTo><a:Address>http://www.w3.org/2005/08/addressing/anonymous</a:Address></a:ReplyTo></s:Header><s:Body>{body}</s:Body></s:Envelope>",
-        uuid::Uuid::new_v4()
-    )
-}
 
 fn head(interaction: &str) -> String {
     format!(
@@ -102,29 +89,22 @@ fn feed(k: u64, ext: &str) -> String {
     )
 }
 
-struct Figures {
-    requests: usize,
-    errors: u64,
-    seconds: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-impl Figures {
-    fn row(&self, name: &str, clients: usize) -> String {
-        format!(
-            "| {name} | {clients} | {} | {} | {:.0} | {:.2} ms | {:.2} ms |",
-            self.requests,
-            self.errors,
-            self.requests as f64 / self.seconds,
-            self.p50.as_secs_f64() * 1e3,
-            self.p99.as_secs_f64() * 1e3,
-        )
-    }
+/// `| transaction | clients | requests | errors | req/s | p50 | p99 |`
+fn row(f: &Figures, name: &str, clients: usize) -> String {
+    format!(
+        "| {name} | {clients} | {} | {} | {:.0} | {:.2} ms | {:.2} ms |",
+        f.requests,
+        f.errors,
+        f.rate(),
+        f.p50.as_secs_f64() * 1e3,
+        f.p99.as_secs_f64() * 1e3,
+    )
 }
 
 type MakeBody = Arc<dyn Fn(usize, u64) -> String + Send + Sync>;
 
+/// `clients` clients POSTing `make(client, i)` to `url` for `seconds`; an answer holding
+/// `expect` is a success.
 async fn run(
     client: reqwest::Client,
     url: String,
@@ -133,67 +113,9 @@ async fn run(
     make: MakeBody,
     expect: &'static str,
 ) -> Figures {
-    let stop = Arc::new(AtomicBool::new(false));
-    let errors = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (client, stop, errors, make, url) = (
-            client.clone(),
-            stop.clone(),
-            errors.clone(),
-            make.clone(),
-            url.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut i = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let body = make(c, i);
-                i += 1;
-                let t = Instant::now();
-                let r = client
-                    .post(&url)
-                    .header("content-type", "application/soap+xml; charset=utf-8")
-                    .body(body)
-                    .send()
-                    .await;
-                let ok = match r {
-                    Ok(resp) if resp.status().is_success() => match resp.text().await {
-                        Ok(b) => b.contains(expect),
-                        _ => false,
-                    },
-                    _ => false,
-                };
-                if ok {
-                    lat.push(t.elapsed());
-                } else {
-                    errors.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            lat
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap_or_default());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Figures {
-        requests: all.len(),
-        errors: errors.load(Ordering::Relaxed),
-        seconds: elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
+    let request = soap_post(url, move |c, i| make(c, i));
+    let check: Check = Arc::new(move |b| contains(b, expect.as_bytes()));
+    harness::run(client, clients, seconds, request, check, false).await
 }
 
 fn mix(c: usize, i: u64) -> u64 {
@@ -330,7 +252,7 @@ fn main() {
             expect,
         ));
         let f = rt.block_on(run(client.clone(), url, n, seconds, make, expect));
-        println!("{}", f.row(name, n));
+        println!("{}", row(&f, name, n));
         if f.requests == 0 || f.errors > 0 {
             failures.push(format!("{name}: {} ok, {} errors", f.requests, f.errors));
         }
